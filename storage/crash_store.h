@@ -1,0 +1,325 @@
+/*
+ * crash_store.h - the one interface every crash store implements.
+ *
+ * A crash is identified by its crash id (crash_id.h) and made of parts:
+ * the raw crash (JSON text), any number of named dumps (bytes) and the
+ * processed crash (gzip of JSON text, Socorro's ".jsonz").  The interface
+ * deals in those parts as files would: a part is written from a file
+ * descriptor and read through one, so a dump never has to be in memory.
+ *
+ * Every backend (storage/fs, storage/null, ...) and every container
+ * (containers/) is a struct crash_store: a base struct placed first in the
+ * implementation's own struct, a table of typed operations, and a checked
+ * downcast (crash_store_downcast).  Containers hold child stores and call
+ * them only through the crash_store_* wrappers below, which also count
+ * operations per store node for .crashfs/stats.
+ *
+ * Optional operations are NULL slots.  The wrappers turn a NULL slot into
+ * -ENOTSUP (reads, listings) or -EROFS (writes) with a message, so a caller
+ * never tests slots itself.
+ *
+ * Errors: every operation returns 0 or a negative errno and, on failure,
+ * fills call->error with the code and a one-line message.  -ENOENT means
+ * "this crash (or this part of it) is not in this store" and nothing else:
+ * containers route on it, so a backend must never return -ENOENT for a
+ * broken server or a missing configuration.
+ *
+ * Threads: libfuse calls into stores from many threads at once.  Every
+ * store declares its thread model in ops->thread_model; the crash_store_*
+ * wrappers serialise calls into a store declared CRASH_STORE_SERIAL with a
+ * per-store mutex.  The counters in struct crash_store_counters are atomic.
+ * A struct crash_call is per request and never shared between threads.
+ */
+#ifndef CRASHFS_STORAGE_CRASH_STORE_H
+#define CRASHFS_STORAGE_CRASH_STORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "storage/crash_error.h"
+
+/* The name Socorro gives the main dump when a store reports dump names. */
+#define CRASH_MAIN_DUMP_NAME "upload_file_minidump"
+
+enum crash_part_type {
+	CRASH_PART_RAW_CRASH = 1, /* <id>.json  : raw crash, JSON text */
+	CRASH_PART_DUMP,          /* <id>.dump, <id>.<name>.dump : bytes */
+	CRASH_PART_PROCESSED,     /* <id>.jsonz : gzip of processed JSON */
+};
+
+/*
+ * One part of a crash.  For dumps, dump_name NULL means the main dump
+ * (<id>.dump); any other name is a secondary dump (<id>.<name>.dump).
+ * A store maps its own configured main-dump name (Socorro's dump_field)
+ * to NULL when it reports parts, so callers see one spelling only.
+ */
+struct crash_part {
+	enum crash_part_type type;
+	const char *dump_name;
+};
+
+struct crash_part_stat {
+	off_t size;              /* exact size of the bytes open_part serves */
+	struct timespec mtime;   /* kept as written (utimens is honoured) */
+	mode_t mode;             /* permission bits only, e.g. 0644 */
+};
+
+/*
+ * The bytes of a part being saved: an open file descriptor positioned
+ * anywhere (stores use pread), its exact size and the mtime to keep.
+ *
+ * path, when not NULL, names the spool file holding the same bytes.  If
+ * adoptable is true the store may hard-link that file into place instead of
+ * copying it (the caller guarantees it will never write to that inode again
+ * after a successful save).  json is the parsed document for raw crashes
+ * (and processed crashes, decompressed), so routing containers need not
+ * parse again; it is borrowed, never modified.
+ */
+struct crash_blob {
+	int fd;
+	off_t size;
+	struct timespec mtime;
+	const char *path;
+	bool adoptable;
+	const json_t *json;
+};
+
+struct crash_dump {
+	const char *dump_name; /* NULL: main dump */
+	struct crash_blob blob;
+};
+
+/*
+ * Per-request context, owned by one thread for the duration of one
+ * operation.  interrupted, when not NULL, is polled during long waits (retry
+ * backoff); when it returns true the operation gives up with -EINTR.
+ */
+struct crash_call {
+	struct crash_error error;
+	bool (*interrupted)(void *arg);
+	void *interrupted_arg;
+};
+
+/* Listing callbacks return 0 to go on, non-zero to stop (and that value is
+ * then returned by the listing operation). */
+enum crash_listing_kind {
+	CRASH_LISTING_RADIX_DIR = 1, /* name: a radix component, e.g. "6c" */
+	CRASH_LISTING_CRASH,         /* name: a crash id */
+};
+typedef int (*crash_name_emit_fn)(void *ctx, const char *name);
+typedef int (*crash_radix_emit_fn)(void *ctx, enum crash_listing_kind kind,
+				   const char *name);
+typedef int (*crash_part_emit_fn)(void *ctx, const struct crash_part *part,
+				  const struct crash_part_stat *stat);
+
+enum crash_store_thread_model {
+	CRASH_STORE_PARALLEL = 1, /* any number of calls at once */
+	CRASH_STORE_SERIAL,       /* one call at a time (wrapper locks) */
+};
+
+struct crash_store;
+
+struct crash_store_ops {
+	const char *type_name;  /* "fs", "poly", ... as in the JSON tree */
+	enum crash_store_thread_model thread_model;
+
+	/* Frees the store (and its children).  Never NULL. */
+	void (*close)(struct crash_store *store);
+
+	/* -- writes (NULL: the store is read-only for that part) -------- */
+
+	/* Socorro save_raw_crash: the raw crash and any dumps, as one crash.
+	 * Re-saving replaces the given parts; other dumps already stored stay. */
+	int (*save_raw_crash)(struct crash_store *store, struct crash_call *call,
+			      const char *crash_id,
+			      const struct crash_blob *raw_crash,
+			      const struct crash_dump *dumps, size_t dump_count);
+	/* Adds or replaces one dump of a crash. */
+	int (*save_dump)(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id, const struct crash_dump *dump);
+	/* Socorro save_processed; the blob holds the .jsonz bytes (gzip). */
+	int (*save_processed)(struct crash_store *store, struct crash_call *call,
+			      const char *crash_id,
+			      const struct crash_blob *processed);
+	/* Socorro remove: the whole crash. -ENOENT if it is not here. */
+	int (*remove)(struct crash_store *store, struct crash_call *call,
+		      const char *crash_id);
+	/* Removes one part. -ENOENT if that part is not here. */
+	int (*remove_part)(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id, const struct crash_part *part);
+	/* Removes the empty radix directory <day>/name/<prefix> of a store that
+	 * keeps directories of its own (prefix "": the day's name branch, and
+	 * the day itself once nothing else is in it).  -ENOTEMPTY if crashes
+	 * remain below it, -ENOENT if it is absent.  NULL: the store has no
+	 * directories (its radix directories exist only while crashes do). */
+	int (*remove_radix_dir)(struct crash_store *store,
+				struct crash_call *call, const char *day,
+				const char *prefix);
+	/* Sets a stored part's mtime (utimens after close, as copy2 does). */
+	int (*set_part_mtime)(struct crash_store *store, struct crash_call *call,
+			      const char *crash_id, const struct crash_part *part,
+			      const struct timespec *mtime);
+
+	/* -- reads (NULL: the store cannot serve reads, e.g. a queue) ----- */
+
+	/* 0 if any part of the crash is here, -ENOENT if not. */
+	int (*stat_crash)(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id);
+	int (*stat_part)(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id, const struct crash_part *part,
+			 struct crash_part_stat *stat);
+	/* Opens a part for reading: *fd_out is a new read-only descriptor the
+	 * caller closes; the bytes are exactly the part's (a backend that keeps
+	 * them elsewhere writes them to an unlinked spool file first). */
+	int (*open_part)(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id, const struct crash_part *part,
+			 struct crash_part_stat *stat, int *fd_out);
+	/* Emits every part of one crash; -ENOENT if the crash is not here. */
+	int (*list_parts)(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, crash_part_emit_fn emit,
+			  void *ctx);
+	/* Emits the days (YYYYMMDD) holding crashes, in no particular order. */
+	int (*list_days)(struct crash_store *store, struct crash_call *call,
+			 crash_name_emit_fn emit, void *ctx);
+	/* Emits the children of the radix directory day/name/<prefix>, where
+	 * prefix is the concatenation of the radix components above it ("" for
+	 * the name directory itself, "936c" for name/93/6c): radix
+	 * subdirectories, and crashes whose radix path ends here.
+	 * -ENOENT if there is no such directory in this store. */
+	int (*list_radix)(struct crash_store *store, struct crash_call *call,
+			  const char *day, const char *prefix,
+			  crash_radix_emit_fn emit, void *ctx);
+
+	/* -- queue (NULL: not a queue) ------------------------------------ */
+
+	/* One pass over the store's new crashes (Socorro new_crashes).  A crash
+	 * is consumed only when emit returns 0 for it; a non-zero return stops
+	 * the pass and leaves that crash queued. */
+	int (*new_crashes)(struct crash_store *store, struct crash_call *call,
+			   crash_name_emit_fn emit, void *ctx);
+	int (*ack_crash)(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id);
+
+	/* -- connections and introspection ------------------------------- */
+
+	/* Drops the calling thread's connection so the next call reconnects
+	 * (transaction executor, after an operational error).  NULL: nothing
+	 * to drop. */
+	void (*reconnect)(struct crash_store *store);
+	/* Children of a container, for stats and tree walks.  NULL: a leaf. */
+	size_t (*child_count)(struct crash_store *store);
+	struct crash_store *(*child)(struct crash_store *store, size_t index);
+	/* Adds store-specific fields to its stats object.  May be NULL. */
+	void (*describe)(struct crash_store *store, json_t *stats);
+};
+
+/* Atomic counters of one store node, reported by .crashfs/stats. */
+struct crash_store_counters {
+	atomic_uint_fast64_t calls;
+	atomic_uint_fast64_t bytes_written;
+	atomic_uint_fast64_t bytes_read;
+	atomic_uint_fast64_t errors;
+	atomic_uint_fast64_t not_found;
+	atomic_uint_fast64_t retries;
+	atomic_uint_fast64_t fallbacks;
+	atomic_int state; /* enum crash_store_state */
+};
+
+enum crash_store_state {
+	CRASH_STORE_OK = 0,
+	CRASH_STORE_RETRYING,
+	CRASH_STORE_FAILING,
+};
+
+/* The base struct; first member of every implementation. */
+struct crash_store {
+	const struct crash_store_ops *ops;
+	char *node_path;   /* JSON path of this node, e.g. "store.primary" */
+	pthread_mutex_t serial_lock; /* used when thread_model is SERIAL */
+	struct crash_store_counters counters;
+};
+
+/* Checked downcast: the implementation's struct if store is of that type,
+ * else NULL.  Usage:
+ *   struct fs_store *fs = crash_store_downcast(store, &fs_store_ops); */
+void *crash_store_downcast(struct crash_store *store,
+			   const struct crash_store_ops *ops);
+
+/* Lifecycle of the base part: init after allocating the implementation,
+ * release it from the implementation's close before freeing. */
+int crash_store_base_init(struct crash_store *store,
+			  const struct crash_store_ops *ops,
+			  const char *node_path);
+void crash_store_base_release(struct crash_store *store);
+
+/* Closes (frees) any store; NULL is allowed. */
+void crash_store_close(struct crash_store *store);
+
+/* The checked, counted entry points.  Same contracts as the slots. */
+int crash_store_save_raw_crash(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_blob *raw_crash,
+			       const struct crash_dump *dumps,
+			       size_t dump_count);
+int crash_store_save_dump(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_dump *dump);
+int crash_store_save_processed(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_blob *processed);
+int crash_store_remove(struct crash_store *store, struct crash_call *call,
+		       const char *crash_id);
+int crash_store_remove_part(struct crash_store *store, struct crash_call *call,
+			    const char *crash_id,
+			    const struct crash_part *part);
+int crash_store_remove_radix_dir(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix);
+int crash_store_set_part_mtime(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_part *part,
+			       const struct timespec *mtime);
+int crash_store_stat_crash(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id);
+int crash_store_stat_part(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_part *part,
+			  struct crash_part_stat *stat);
+int crash_store_open_part(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_part *part,
+			  struct crash_part_stat *stat, int *fd_out);
+int crash_store_list_parts(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id, crash_part_emit_fn emit,
+			   void *ctx);
+int crash_store_list_days(struct crash_store *store, struct crash_call *call,
+			  crash_name_emit_fn emit, void *ctx);
+int crash_store_list_radix(struct crash_store *store, struct crash_call *call,
+			   const char *day, const char *prefix,
+			   crash_radix_emit_fn emit, void *ctx);
+int crash_store_new_crashes(struct crash_store *store, struct crash_call *call,
+			    crash_name_emit_fn emit, void *ctx);
+int crash_store_ack_crash(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id);
+void crash_store_reconnect(struct crash_store *store);
+
+/* True if the store can serve the operation (its slot is not NULL). */
+#define crash_store_can(store, slot) ((store)->ops->slot != NULL)
+
+/* Number of children (0 for a backend) and the i-th child. */
+size_t crash_store_child_count(struct crash_store *store);
+struct crash_store *crash_store_child(struct crash_store *store, size_t index);
+
+/* Stats of the whole tree under store: {"<node_path>": {...}, ...}. */
+json_t *crash_store_stats(struct crash_store *store);
+
+/* Initialises a call with no interruption check. */
+void crash_call_init(struct crash_call *call);
+/* True when the caller asked to give up (polls call->interrupted). */
+bool crash_call_interrupted(struct crash_call *call);
+
+#endif
