@@ -1,0 +1,504 @@
+/*
+ * fs_read.c - looking crashes up, opening their parts and listing the
+ * tree.
+ *
+ * Socorro's legacy stores answered "is this crash here?" by looking for
+ * the shared leaf directory, so an absent crash whose neighbours existed
+ * gave IOError instead of CrashIDNotFound (spec/fs-layouts.md §12).  Here
+ * a legacy crash is here when one of its own part files is.
+ *
+ * A listing reports parts only: temporary files (".<name>.crashfs-XXXXXX"),
+ * the date branch links (date_root, the legacy <id> links) and anything
+ * else are skipped.  A dump stored as "<id>.<dump_field>.dump" cannot be
+ * reached under its name (dump_field names the main dump, <id>.dump), so
+ * it is not reported either.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/fs/fs_internal.h"
+#include "storage/fs/fs_paths.h"
+
+static const char *part_label(const struct crash_part *part, char *buf,
+			      size_t size)
+{
+	switch (part->type) {
+	case CRASH_PART_RAW_CRASH:
+		return "raw crash";
+	case CRASH_PART_PROCESSED:
+		return "processed crash";
+	default:
+		if (!part->dump_name)
+			return "main dump";
+		snprintf(buf, size, "dump %s", part->dump_name);
+		return buf;
+	}
+}
+
+static void fill_part_stat(const struct stat *st, struct crash_part_stat *out)
+{
+	if (!out)
+		return;
+	out->size = st->st_size;
+	out->mtime = st->st_mtim;
+	out->mode = st->st_mode & 07777;
+}
+
+/* 1 if name in dir_fd is a regular file (following links), 0 if not. */
+static int regular_file_at(int dir_fd, const char *name, struct stat *st)
+{
+	struct stat local;
+	if (!st)
+		st = &local;
+	return fstatat(dir_fd, name, st, 0) == 0 && S_ISREG(st->st_mode);
+}
+
+static bool is_dir_entry(int dir_fd, const struct dirent *entry, bool follow)
+{
+	struct stat st;
+	if (entry->d_type == DT_DIR)
+		return true;
+	if (entry->d_type != DT_UNKNOWN && !(follow && entry->d_type == DT_LNK))
+		return false;
+	return fstatat(dir_fd, entry->d_name, &st,
+		       follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+/*
+ * Parses a file name as a part of crash_id that this store serves.  Also
+ * tells whether it is the "<id>..dump" spelling of the main dump.
+ */
+static bool parse_own_part(const struct fs_store *fs, const char *crash_id,
+			   const char *file_name, struct crash_part *part,
+			   char *name_buf, size_t name_buf_size,
+			   bool *alternate_spelling)
+{
+	if (crash_part_parse_file_name(&fs->naming, crash_id, file_name, part,
+				       name_buf, name_buf_size) < 0)
+		return false;
+	if (part->type == CRASH_PART_DUMP && part->dump_name &&
+	    strcmp(part->dump_name, fs->dump_field) == 0)
+		return false;
+	*alternate_spelling = part->type == CRASH_PART_DUMP &&
+			      !part->dump_name &&
+			      strlen(file_name) ==
+				      CRASH_ID_LENGTH + 1 +
+					      strlen(fs->naming.dump_suffix);
+	return true;
+}
+
+int fs_part_locate(const struct fs_store *fs, struct crash_call *call,
+		   const char *crash_id, const struct crash_part *part,
+		   char *path, size_t path_size, struct stat *st)
+{
+	struct fs_crash_paths paths;
+	struct stat local;
+	char label_buf[CRASH_DUMP_NAME_MAX + 8];
+
+	if (!st)
+		st = &local;
+	int result = fs_paths_crash(fs, call, crash_id, &paths);
+	if (result < 0)
+		return result;
+	result = fs_paths_part(fs, call, &paths, crash_id, part, path,
+			       path_size);
+	if (result < 0)
+		return result;
+	bool main_dump = part->type == CRASH_PART_DUMP && !part->dump_name;
+	for (int spelling = 0; spelling < (main_dump ? 2 : 1); spelling++) {
+		if (spelling == 1) {
+			result = fs_paths_main_dump_alternate(
+				fs, call, &paths, crash_id, path, path_size);
+			if (result < 0)
+				return result;
+		}
+		if (stat(path, st) == 0) {
+			if (S_ISREG(st->st_mode))
+				return 0;
+			continue;
+		}
+		if (errno != ENOENT && errno != ENOTDIR)
+			return fs_error(call, errno, "look at", path);
+	}
+	return crash_error_set(&call->error, -ENOENT, "no %s of crash %s here",
+			       part_label(part, label_buf, sizeof label_buf),
+			       crash_id);
+}
+
+/* Any served part of crash_id in the shared leaf? */
+static int legacy_has_parts(const struct fs_store *fs,
+			    struct crash_call *call, const char *crash_id,
+			    const char *leaf)
+{
+	/* The usual case first, without reading the whole leaf. */
+	const char *suffixes[] = { fs->naming.json_suffix,
+				   fs->naming.jsonz_suffix,
+				   fs->naming.dump_suffix };
+	char path[PATH_MAX];
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		if (fs_path_format(call, path, sizeof path, "%s/%s%s", leaf,
+				   crash_id, suffixes[i]) < 0)
+			return -ENAMETOOLONG;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return 1;
+	}
+	/* Then secondary dumps (and <id>..dump), whose names are unknown. */
+	DIR *dir = opendir(leaf);
+	if (!dir) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return fs_error(call, errno, "list", leaf);
+	}
+	int found = 0;
+	struct dirent *entry;
+	char name_buf[CRASH_DUMP_NAME_MAX + 1];
+	while (!found && (entry = readdir(dir)) != NULL) {
+		struct crash_part part;
+		bool alternate;
+		if (parse_own_part(fs, crash_id, entry->d_name, &part,
+				   name_buf, sizeof name_buf, &alternate) &&
+		    regular_file_at(dirfd(dir), entry->d_name, NULL))
+			found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
+int fs_crash_is_here(const struct fs_store *fs, struct crash_call *call,
+		     const char *crash_id, const struct fs_crash_paths *paths)
+{
+	struct stat st;
+
+	if (fs->legacy)
+		return legacy_has_parts(fs, call, crash_id, paths->leaf);
+	if (lstat(paths->parent, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 1 : 0;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	return fs_error(call, errno, "look at", paths->parent);
+}
+
+int fs_stat_crash(struct crash_store *store, struct crash_call *call,
+		  const char *crash_id)
+{
+	struct fs_store *fs = fs_store_of(store);
+	struct fs_crash_paths paths;
+
+	int result = fs_paths_crash(fs, call, crash_id, &paths);
+	if (result < 0)
+		return result;
+	result = fs_crash_is_here(fs, call, crash_id, &paths);
+	if (result < 0)
+		return result;
+	if (result == 0)
+		return crash_error_set(&call->error, -ENOENT,
+				       "crash %s is not here", crash_id);
+	return 0;
+}
+
+int fs_stat_part(struct crash_store *store, struct crash_call *call,
+		 const char *crash_id, const struct crash_part *part,
+		 struct crash_part_stat *stat)
+{
+	struct fs_store *fs = fs_store_of(store);
+	struct crash_part normalized;
+	char path[PATH_MAX];
+	struct stat st;
+
+	int result = fs_part_normalize(fs, call, part, &normalized);
+	if (result < 0)
+		return result;
+	result = fs_part_locate(fs, call, crash_id, &normalized, path,
+				sizeof path, &st);
+	if (result < 0)
+		return result;
+	fill_part_stat(&st, stat);
+	return 0;
+}
+
+int fs_open_part(struct crash_store *store, struct crash_call *call,
+		 const char *crash_id, const struct crash_part *part,
+		 struct crash_part_stat *stat, int *fd_out)
+{
+	struct fs_store *fs = fs_store_of(store);
+	struct crash_part normalized;
+	char path[PATH_MAX];
+	struct stat st;
+
+	int result = fs_part_normalize(fs, call, part, &normalized);
+	if (result < 0)
+		return result;
+	result = fs_part_locate(fs, call, crash_id, &normalized, path,
+				sizeof path, NULL);
+	if (result < 0)
+		return result;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fs_error(call, errno, "open", path);
+	/* The stat of what was opened: a rename may have replaced the file
+	 * since it was located. */
+	if (fstat(fd, &st) < 0) {
+		int error = errno;
+		close(fd);
+		return fs_error(call, error, "look at", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return crash_error_set(&call->error, -EIO,
+				       "open %s: no longer a regular file",
+				       path);
+	}
+	fill_part_stat(&st, stat);
+	*fd_out = fd;
+	return 0;
+}
+
+int fs_list_parts(struct crash_store *store, struct crash_call *call,
+		  const char *crash_id, crash_part_emit_fn emit, void *ctx)
+{
+	struct fs_store *fs = fs_store_of(store);
+	struct fs_crash_paths paths;
+	char main_dump[NAME_MAX + 1];
+	char name_buf[CRASH_DUMP_NAME_MAX + 1];
+
+	int result = fs_paths_crash(fs, call, crash_id, &paths);
+	if (result < 0)
+		return result;
+	snprintf(main_dump, sizeof main_dump, "%s%s", crash_id,
+		 fs->naming.dump_suffix);
+	DIR *dir = opendir(paths.parent);
+	if (!dir) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return crash_error_set(&call->error, -ENOENT,
+					       "crash %s is not here",
+					       crash_id);
+		return fs_error(call, errno, "list", paths.parent);
+	}
+	bool found = false;
+	struct dirent *entry;
+	result = 0;
+	while (result == 0 && (entry = readdir(dir)) != NULL) {
+		struct crash_part part;
+		struct crash_part_stat part_stat;
+		struct stat st;
+		bool alternate;
+		if (!parse_own_part(fs, crash_id, entry->d_name, &part,
+				    name_buf, sizeof name_buf, &alternate) ||
+		    !regular_file_at(dirfd(dir), entry->d_name, &st))
+			continue;
+		/* Both spellings of the main dump: <id>.dump is the one
+		 * served, so it is the one reported. */
+		if (alternate && regular_file_at(dirfd(dir), main_dump, NULL))
+			continue;
+		found = true;
+		fill_part_stat(&st, &part_stat);
+		result = emit(ctx, &part, &part_stat);
+	}
+	closedir(dir);
+	if (result == 0 && fs->legacy && !found)
+		return crash_error_set(&call->error, -ENOENT,
+				       "crash %s is not here", crash_id);
+	return result;
+}
+
+int fs_list_days(struct crash_store *store, struct crash_call *call,
+		 crash_name_emit_fn emit, void *ctx)
+{
+	struct fs_store *fs = fs_store_of(store);
+
+	DIR *dir = opendir(fs->root);
+	if (!dir) {
+		/* The store's root is gone: broken, not "not here". */
+		int error = errno == ENOENT ? EIO : errno;
+		return crash_error_set(&call->error, -error,
+				       "list the root %s: %s", fs->root,
+				       strerror(errno));
+	}
+	int result = 0;
+	struct dirent *entry;
+	while (result == 0 && (entry = readdir(dir)) != NULL)
+		if (crash_day_is_valid(entry->d_name) &&
+		    is_dir_entry(dirfd(dir), entry, true))
+			result = emit(ctx, entry->d_name);
+	closedir(dir);
+	return result;
+}
+
+/* True if crash_id is stored exactly at this radix directory. */
+static bool crash_belongs_here(const char *crash_id, const char *day,
+			       const char *prefix, int level)
+{
+	struct crash_id_info info;
+	return crash_id_parse(crash_id, &info) == 0 && info.depth == level &&
+	       strcmp(info.day_name, day) == 0 &&
+	       strncmp(crash_id, prefix, (size_t)(2 * level)) == 0;
+}
+
+/* 1 if a regular file in dir_fd holds a served secondary dump of crash_id
+ * whose file name sorts before file_name. */
+static int earlier_secondary_dump(const struct fs_store *fs, int dir_fd,
+				  const char *crash_id, const char *file_name)
+{
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -errno;
+	}
+	int found = 0;
+	struct dirent *entry;
+	char name_buf[CRASH_DUMP_NAME_MAX + 1];
+	while (!found && (entry = readdir(dir)) != NULL) {
+		struct crash_part part;
+		bool alternate;
+		if (strcmp(entry->d_name, file_name) < 0 &&
+		    parse_own_part(fs, crash_id, entry->d_name, &part,
+				   name_buf, sizeof name_buf, &alternate) &&
+		    part.type == CRASH_PART_DUMP && part.dump_name &&
+		    regular_file_at(dir_fd, entry->d_name, NULL))
+			found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * In a shared leaf each crash has several files, and the crash is to be
+ * listed once, without remembering what was listed (memory must not grow
+ * with the directory): it is listed at its first file in this order: raw
+ * crash, processed crash, main dump (<id>.dump before <id>..dump), the
+ * secondary dump with the smallest file name.  1: list it here.
+ */
+static int legacy_lists_here(const struct fs_store *fs, int dir_fd,
+			     const char *crash_id, const char *file_name,
+			     const struct crash_part *part, bool alternate)
+{
+	char name[NAME_MAX + 1];
+
+	if (part->type == CRASH_PART_RAW_CRASH)
+		return 1;
+	snprintf(name, sizeof name, "%s%s", crash_id, fs->naming.json_suffix);
+	if (regular_file_at(dir_fd, name, NULL))
+		return 0;
+	if (part->type == CRASH_PART_PROCESSED)
+		return 1;
+	snprintf(name, sizeof name, "%s%s", crash_id, fs->naming.jsonz_suffix);
+	if (regular_file_at(dir_fd, name, NULL))
+		return 0;
+	snprintf(name, sizeof name, "%s%s", crash_id, fs->naming.dump_suffix);
+	bool has_main = regular_file_at(dir_fd, name, NULL);
+	if (!part->dump_name)
+		return alternate ? !has_main : 1;
+	snprintf(name, sizeof name, "%s.%s", crash_id, fs->naming.dump_suffix);
+	if (has_main || regular_file_at(dir_fd, name, NULL))
+		return 0;
+	int earlier = earlier_secondary_dump(fs, dir_fd, crash_id, file_name);
+	if (earlier < 0)
+		return earlier;
+	return !earlier;
+}
+
+struct radix_listing {
+	const struct fs_store *fs;
+	struct crash_call *call;
+	const char *day;
+	const char *prefix;
+	int level;
+	crash_radix_emit_fn emit;
+	void *ctx;
+	const char *path;
+};
+
+static int list_radix_entry(struct radix_listing *listing, DIR *dir,
+			    const struct dirent *entry)
+{
+	const struct fs_store *fs = listing->fs;
+	const char *name = entry->d_name;
+	size_t length = strlen(name);
+
+	/* ".", "..", temporary files, hidden things: never listed. */
+	if (name[0] == '.')
+		return 0;
+	if (length == 2) {
+		if (fs_radix_component_is_valid(listing->level, name) &&
+		    is_dir_entry(dirfd(dir), entry, true))
+			return listing->emit(listing->ctx,
+					     CRASH_LISTING_RADIX_DIR, name);
+		return 0;
+	}
+	if (!fs->legacy) {
+		if (length == CRASH_ID_LENGTH &&
+		    crash_belongs_here(name, listing->day, listing->prefix,
+				       listing->level) &&
+		    is_dir_entry(dirfd(dir), entry, false))
+			return listing->emit(listing->ctx, CRASH_LISTING_CRASH,
+					     name);
+		return 0;
+	}
+	char crash_id[CRASH_ID_LENGTH + 1];
+	char name_buf[CRASH_DUMP_NAME_MAX + 1];
+	struct crash_part part;
+	bool alternate;
+	if (crash_part_parse_any(&fs->naming, name, crash_id, &part, name_buf,
+				 sizeof name_buf) < 0 ||
+	    !parse_own_part(fs, crash_id, name, &part, name_buf,
+			    sizeof name_buf, &alternate) ||
+	    !crash_belongs_here(crash_id, listing->day, listing->prefix,
+				listing->level) ||
+	    !regular_file_at(dirfd(dir), name, NULL))
+		return 0;
+	int here = legacy_lists_here(fs, dirfd(dir), crash_id, name, &part,
+				     alternate);
+	if (here < 0)
+		return fs_error(listing->call, -here, "list", listing->path);
+	return here ? listing->emit(listing->ctx, CRASH_LISTING_CRASH,
+				    crash_id)
+		    : 0;
+}
+
+int fs_list_radix(struct crash_store *store, struct crash_call *call,
+		  const char *day, const char *prefix,
+		  crash_radix_emit_fn emit, void *ctx)
+{
+	struct fs_store *fs = fs_store_of(store);
+	char path[PATH_MAX];
+
+	if (!prefix)
+		prefix = "";
+	int result = fs_paths_radix_dir(fs, call, day, prefix, path,
+					sizeof path);
+	if (result < 0)
+		return result;
+	struct radix_listing listing = {
+		.fs = fs,
+		.call = call,
+		.day = day,
+		.prefix = prefix,
+		.level = (int)(strlen(prefix) / 2),
+		.emit = emit,
+		.ctx = ctx,
+		.path = path,
+	};
+	DIR *dir = opendir(path);
+	if (!dir) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return crash_error_set(&call->error, -ENOENT,
+					       "no directory %s here", path);
+		return fs_error(call, errno, "list", path);
+	}
+	struct dirent *entry;
+	while (result == 0 && (entry = readdir(dir)) != NULL)
+		result = list_radix_entry(&listing, dir, entry);
+	closedir(dir);
+	return result;
+}

@@ -1,0 +1,101 @@
+/*
+ * fs_test_util.h - what the fs store tests share: scratch directories, a
+ * fixed clock, blobs backed by spool files, and a canonical dump of a
+ * directory tree ("d 0755 20120408", "f 0644 20120408/...json",
+ * "l 20120408/.../date_root -> ../../../../date/10/52_10") so a test can
+ * compare a whole layout, modes and link targets included, in one check.
+ *
+ * Single-threaded helpers, except test_clock_now (read-only).
+ */
+#ifndef CRASHFS_TESTS_UNIT_FS_FS_TEST_UTIL_H
+#define CRASHFS_TESTS_UNIT_FS_FS_TEST_UTIL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "storage/crash_store.h"
+#include "storage/fs/fs_store.h"
+
+#define ID_A "936ce666-ff3b-4c7a-9674-367fe2120408"
+#define ID_B "936ce666-aaaa-4c7a-9674-367fe2120408"
+#define ID_E "e8820616-1462-49b6-9784-e99a32120201"
+#define ID_OLD "0bba929f-8721-460c-dead-a43c20071025"
+
+struct test_clock {
+	struct timespec now;
+};
+
+void test_clock_now(struct timespec *out, void *arg);
+/* UTC */
+void test_clock_set(struct test_clock *clock, int year, int month, int day,
+		    int hour, int minute, int second);
+
+/* A fresh scratch directory (under $TMPDIR or /tmp); the caller frees the
+ * string after test_remove_dir. */
+char *test_make_dir(const char *tag);
+void test_remove_dir(const char *path);
+
+/* Opens an fs store; NULL (and a printed error) on failure. */
+struct crash_store *test_open_store(const char *root, enum fs_layout layout,
+				    unsigned umask, int minute_slice_interval,
+				    struct test_clock *clock);
+
+/* A blob backed by a spool file holding bytes. */
+struct test_blob {
+	struct crash_blob blob;
+	char path[PATH_MAX];
+};
+int test_blob_make(struct test_blob *blob, const char *spool_dir,
+		   const void *bytes, size_t size, time_t mtime);
+void test_blob_free(struct test_blob *blob);
+
+/* Saves the §11 example crash: raw crash, main dump and flash1 dump, then
+ * the processed crash.  Returns the first error. */
+int test_save_example(struct crash_store *store, const char *spool_dir,
+		      const char *crash_id);
+/* The bytes test_save_example wrote for crash_id. */
+void test_example_raw(const char *crash_id, char *out, size_t out_size);
+extern const unsigned char test_example_dump[];
+extern const size_t test_example_dump_size;
+extern const unsigned char test_example_flash1[];
+extern const size_t test_example_flash1_size;
+extern const unsigned char test_example_jsonz[];
+extern const size_t test_example_jsonz_size;
+
+/* Whole file into malloc'd memory (NUL added); NULL if unreadable. */
+char *test_read_file(const char *path, size_t *size);
+bool test_file_equals(const char *path, const void *bytes, size_t size);
+bool test_exists(const char *path);          /* lstat */
+int test_mode(const char *path);             /* lstat mode & 07777, or -1 */
+/* readlink into out; "" if not a link. */
+const char *test_readlink(const char *path, char *out, size_t out_size);
+
+/* The sorted tree under root, one line per entry (see above); malloc'd. */
+char *test_tree(const char *root);
+/* Joins lines with '\n' (each line ends with '\n'); malloc'd. */
+char *test_lines(const char *const *lines);
+
+/* snprintf into a caller's buffer, returning it. */
+const char *test_path(char *out, size_t out_size, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Collects emitted names; emit returns stop_value for the call number
+ * stop_at (1-based; 0 never). */
+struct test_names {
+	char names[64][64];
+	int kinds[64];
+	int count;
+	int calls;
+	int stop_at;
+	int stop_value;
+};
+int test_collect_name(void *ctx, const char *name);
+int test_collect_radix(void *ctx, enum crash_listing_kind kind,
+		       const char *name);
+/* True if names holds name (with kind, if kind != 0). */
+bool test_names_has(const struct test_names *names, int kind,
+		    const char *name);
+
+#endif
