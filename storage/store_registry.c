@@ -2,11 +2,21 @@
  * store_registry.c - every store type crashfs knows, by its JSON name.
  *
  * Adding a backend or a container is one line in store_registry_types.
+ * Two keys are the registry's own, whatever the type: "retry" wraps the
+ * node in a retry store, and {"ref": "name"} stands for a node of the
+ * top-level "stores" map.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "containers/fallback_store.h"
+#include "containers/poly_store.h"
+#include "containers/primary_deferred_store.h"
 #include "storage/crash_log.h"
+#include "storage/executor/retry_store.h"
+#include "storage/executor/transaction_executor.h"
+#include "storage/faulty/faulty_store.h"
 #include "storage/fs/fs_store.h"
 #include "storage/null/null_store.h"
 #include "storage/store_registry.h"
@@ -14,7 +24,30 @@
 const struct crash_store_type store_registry_types[] = {
 	{ "fs", fs_store_open_json },
 	{ "null", null_store_open_json },
+	{ "poly", poly_store_open_json },
+	{ "fallback", fallback_store_open_json },
+	{ "primary_deferred", primary_deferred_store_open_json },
+	{ "primary_deferred_processed",
+	  primary_deferred_processed_store_open_json },
+	{ "faulty", faulty_store_open_json },
 	{ NULL, NULL },
+};
+
+/* Types that only combine other stores: the default retry policy goes to
+ * their members, not to them, so retries never nest by default. */
+static const char *const container_types[] = {
+	"poly", "fallback", "primary_deferred", "primary_deferred_processed",
+	NULL,
+};
+
+/* References deeper than this are refused (and cannot recurse forever). */
+#define REF_DEPTH_MAX 32
+
+/* One {"ref": name} being resolved; the chain goes outwards. */
+struct store_registry_scope {
+	const char *ref_name;
+	const struct store_registry_scope *outer;
+	int depth;
 };
 
 static void list_type_names(char *out, size_t out_size)
@@ -30,16 +63,61 @@ static void list_type_names(char *out, size_t out_size)
 	}
 }
 
-int store_registry_open(const json_t *node, const char *node_path,
-			const struct crash_store_env *env,
-			struct crash_store **out, struct crash_error *error)
+static bool is_container_type(const char *type)
 {
-	*out = NULL;
-	if (!json_is_object(node))
-		return crash_error_set(error, -EINVAL,
-				       "%s: a store must be a JSON object "
-				       "with a \"type\"",
+	for (size_t i = 0; container_types[i]; i++)
+		if (strcmp(container_types[i], type) == 0)
+			return true;
+	return false;
+}
+
+static int retry_path(char *out, size_t out_size, const char *node_path,
+		      struct crash_error *error)
+{
+	int length = snprintf(out, out_size, "%s.retry", node_path);
+	if (length < 0 || (size_t)length >= out_size)
+		return crash_error_set(error, -ENAMETOOLONG,
+				       "%s: the store tree is nested too deep",
 				       node_path);
+	return 0;
+}
+
+/* Opens a store of the given type, wrapped in the default retry policy
+ * when it is a backend and env has one. */
+static int open_typed(crash_store_open_fn open, const char *type,
+		      const json_t *node, const char *node_path,
+		      const struct crash_store_env *env,
+		      struct crash_store **out, struct crash_error *error)
+{
+	struct transaction_executor executor;
+	char path[512];
+
+	if (!env->default_retry || is_container_type(type))
+		return open(node, node_path, env, out, error);
+	int result = retry_path(path, sizeof path, node_path, error);
+	if (result < 0)
+		return result;
+	result = transaction_executor_init_json(&executor, env->default_retry,
+						path, error);
+	if (result < 0) {
+		crash_error_prefix(error, "the default retry policy: ");
+		return result;
+	}
+	if (executor.policy == RETRY_POLICY_NONE)
+		return open(node, node_path, env, out, error);
+	struct crash_store_env inner = *env;
+	struct crash_store *store = NULL;
+	inner.default_retry = NULL;
+	result = open(node, node_path, &inner, &store, error);
+	if (result < 0)
+		return result;
+	return retry_store_new(store, &executor, path, out, error);
+}
+
+static int open_type(const json_t *node, const char *node_path,
+		     const struct crash_store_env *env,
+		     struct crash_store **out, struct crash_error *error)
+{
 	const char *type = json_string_value(json_object_get(node, "type"));
 	if (!type)
 		return crash_error_set(error, -EINVAL,
@@ -48,8 +126,8 @@ int store_registry_open(const json_t *node, const char *node_path,
 				       node_path);
 	for (size_t i = 0; store_registry_types[i].name; i++) {
 		if (strcmp(store_registry_types[i].name, type) == 0)
-			return store_registry_types[i].open(node, node_path,
-							    env, out, error);
+			return open_typed(store_registry_types[i].open, type,
+					  node, node_path, env, out, error);
 	}
 	char known[256];
 	list_type_names(known, sizeof known);
@@ -58,13 +136,198 @@ int store_registry_open(const json_t *node, const char *node_path,
 			       node_path, type, known);
 }
 
+/* "a -> b -> a" for a cycle closing at name. */
+static void format_cycle(char *out, size_t out_size,
+			 const struct store_registry_scope *scope,
+			 const char *name)
+{
+	const char *chain[REF_DEPTH_MAX + 1];
+	int count = 0;
+	for (; scope && count < REF_DEPTH_MAX; scope = scope->outer)
+		chain[count++] = scope->ref_name;
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = count - 1; i >= 0; i--) {
+		int n = snprintf(out + used, out_size - used, "%s -> ",
+				 chain[i]);
+		if (n < 0 || (size_t)n >= out_size - used)
+			return;
+		used += (size_t)n;
+	}
+	snprintf(out + used, out_size - used, "%s", name);
+}
+
+static void list_named_stores(const json_t *named, char *out,
+			      size_t out_size)
+{
+	size_t used = 0;
+	const char *key;
+	json_t *value;
+	out[0] = '\0';
+	json_object_foreach((json_t *)named, key, value) {
+		int n = snprintf(out + used, out_size - used, "%s%s",
+				 used ? ", " : "", key);
+		if (n < 0 || (size_t)n >= out_size - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Says in which named store a failure inside a reference happened (the
+ * innermost one only). */
+static void note_named_store(struct crash_error *error, const char *name)
+{
+	if (strstr(error->message, " (in stores."))
+		return;
+	size_t length = strlen(error->message);
+	snprintf(error->message + length, sizeof error->message - length,
+		 " (in stores.%s)", name);
+}
+
+/* {"ref": "name"}: a new instance of the named store, at this place. */
+static int open_ref(const json_t *node, const char *node_path,
+		    const struct crash_store_env *env,
+		    struct crash_store **out, struct crash_error *error)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)node, key, value) {
+		if (strcmp(key, "ref") != 0)
+			return crash_error_set(error, -EINVAL,
+					       "%s.%s: not allowed next to "
+					       "\"ref\" (only \"retry\" is)",
+					       node_path, key);
+	}
+	const char *name = json_string_value(json_object_get(node, "ref"));
+	if (!name)
+		return crash_error_set(error, -EINVAL,
+				       "%s.ref: must be the name of a store of "
+				       "the top-level \"stores\"",
+				       node_path);
+	if (!env->named_stores)
+		return crash_error_set(error, -EINVAL,
+				       "%s.ref: no top-level \"stores\" to "
+				       "take '%s' from",
+				       node_path, name);
+	const json_t *named = json_object_get(env->named_stores, name);
+	if (!named) {
+		char known[256];
+		list_named_stores(env->named_stores, known, sizeof known);
+		return crash_error_set(error, -EINVAL,
+				       "%s.ref: unknown store '%s' (known: %s)",
+				       node_path, name, known);
+	}
+	for (const struct store_registry_scope *scope = env->scope; scope;
+	     scope = scope->outer) {
+		if (strcmp(scope->ref_name, name) == 0) {
+			char cycle[256];
+			format_cycle(cycle, sizeof cycle, env->scope, name);
+			return crash_error_set(error, -EINVAL,
+					       "%s: reference cycle: %s",
+					       node_path, cycle);
+		}
+	}
+	int depth = env->scope ? env->scope->depth + 1 : 1;
+	if (depth > REF_DEPTH_MAX)
+		return crash_error_set(error, -EINVAL,
+				       "%s.ref: references nested deeper than "
+				       "%d",
+				       node_path, REF_DEPTH_MAX);
+	struct store_registry_scope scope = { .ref_name = name,
+					      .outer = env->scope,
+					      .depth = depth };
+	struct crash_store_env inner = *env;
+	inner.scope = &scope;
+	int result = store_registry_open(named, node_path, &inner, out, error);
+	if (result < 0)
+		note_named_store(error, name);
+	return result;
+}
+
+/* "retry": validated, removed from the node, then the store opened
+ * without it is wrapped.  No default retry below an explicit one. */
+static int open_with_retry(const json_t *node, const json_t *retry,
+			   const char *node_path,
+			   const struct crash_store_env *env,
+			   struct crash_store **out, struct crash_error *error)
+{
+	struct transaction_executor executor;
+	char path[512];
+
+	int result = retry_path(path, sizeof path, node_path, error);
+	if (result < 0)
+		return result;
+	result = transaction_executor_init_json(&executor, retry, path, error);
+	if (result < 0)
+		return result;
+	json_t *stripped = json_copy((json_t *)node);
+	if (!stripped)
+		return crash_error_set(error, -ENOMEM, "%s: out of memory",
+				       node_path);
+	json_object_del(stripped, "retry");
+	struct crash_store_env inner = *env;
+	struct crash_store *store = NULL;
+	inner.default_retry = NULL;
+	result = store_registry_open(stripped, node_path, &inner, &store,
+				     error);
+	json_decref(stripped);
+	if (result < 0)
+		return result;
+	return retry_store_new(store, &executor, path, out, error);
+}
+
+int store_registry_open(const json_t *node, const char *node_path,
+			const struct crash_store_env *env,
+			struct crash_store **out, struct crash_error *error)
+{
+	static const struct crash_store_env no_env;
+	*out = NULL;
+	if (!env)
+		env = &no_env;
+	if (!json_is_object(node))
+		return crash_error_set(error, -EINVAL,
+				       "%s: a store must be a JSON object "
+				       "with a \"type\"",
+				       node_path);
+	const json_t *retry = json_object_get(node, "retry");
+	if (retry)
+		return open_with_retry(node, retry, node_path, env, out, error);
+	if (json_object_get(node, "ref"))
+		return open_ref(node, node_path, env, out, error);
+	return open_type(node, node_path, env, out, error);
+}
+
+/* The top-level "stores": an object of store nodes. */
+static int check_named_stores(const char *file_name, const json_t *named,
+			      struct crash_error *error)
+{
+	const char *key;
+	json_t *value;
+	if (!json_is_object(named))
+		return crash_error_set(error, -EINVAL,
+				       "%s: stores: must be an object of named "
+				       "stores",
+				       file_name);
+	json_object_foreach((json_t *)named, key, value) {
+		if (!json_is_object(value))
+			return crash_error_set(error, -EINVAL,
+					       "%s: stores.%s: a store must be "
+					       "a JSON object",
+					       file_name, key);
+	}
+	return 0;
+}
+
 int store_registry_open_file(const char *file_name,
 			     const struct crash_store_env *env,
 			     struct crash_store **out,
 			     struct crash_error *error)
 {
+	static const struct crash_store_env no_env;
 	json_error_t json_error;
 	*out = NULL;
+	if (!env)
+		env = &no_env;
 	json_t *root = json_load_file(file_name, JSON_REJECT_DUPLICATES,
 				      &json_error);
 	if (!root)
@@ -75,21 +338,27 @@ int store_registry_open_file(const char *file_name,
 	const char *key;
 	json_t *value;
 	json_object_foreach(root, key, value) {
-		if (strcmp(key, "store") != 0) {
+		if (strcmp(key, "store") != 0 && strcmp(key, "stores") != 0) {
 			json_decref(root);
 			return crash_error_set(error, -EINVAL,
 					       "%s: %s: unknown top-level key "
-					       "(expected \"store\")",
+					       "(expected \"store\" and "
+					       "optionally \"stores\")",
 					       file_name, key);
 		}
 	}
+	struct crash_store_env file_env = *env;
+	json_t *named = json_object_get(root, "stores");
 	json_t *store_node = json_object_get(root, "store");
-	if (!store_node)
+	result = named ? check_named_stores(file_name, named, error) : 0;
+	if (result >= 0 && !store_node)
 		result = crash_error_set(error, -EINVAL,
 					 "%s: no \"store\" object", file_name);
-	else
-		result = store_registry_open(store_node, "store", env, out,
-					     error);
+	if (result >= 0) {
+		file_env.named_stores = named;
+		result = store_registry_open(store_node, "store", &file_env,
+					     out, error);
+	}
 	json_decref(root);
 	return result;
 }

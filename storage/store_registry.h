@@ -22,9 +22,32 @@
 #include "storage/crash_error.h"
 #include "storage/crash_store.h"
 
-/* What every store of a mount shares. */
+/* Internal to store_registry.c: the {"ref": ...} nodes being resolved. */
+struct store_registry_scope;
+
+/*
+ * What every store of a mount shares.  Zero-initialise it and set the
+ * fields you need; constructors pass env through unchanged to the children
+ * they open.
+ */
 struct crash_store_env {
 	const char *spool_dir; /* where backends may stage bytes they serve */
+	/*
+	 * The retry object ({"policy": ..., "backoff_delays": [...],
+	 * "wait_log_interval": ...}, storage/executor/transaction_executor.h)
+	 * given to every backend node (a node whose type is not a container:
+	 * fs, null, faulty and the server backends) that has no "retry" key
+	 * of its own and no retry wrapper above it, so the default never
+	 * nests.  NULL: policy "none".  The mount passes NULL while only the
+	 * fs store exists (local disk errors are never operational) and a
+	 * limited policy once server-backed stores arrive.
+	 */
+	const json_t *default_retry;
+	/* The top-level "stores" map that {"ref": "name"} nodes name; set by
+	 * store_registry_open_file.  NULL: a "ref" node is an error. */
+	const json_t *named_stores;
+	/* Set and read by the registry only. */
+	const struct store_registry_scope *scope;
 };
 
 typedef int (*crash_store_open_fn)(const json_t *node, const char *node_path,
@@ -37,13 +60,31 @@ struct crash_store_type {
 	crash_store_open_fn open;
 };
 
-/* Opens the store described by node.  Returns 0 and *out, or a negative
- * errno with error->message naming the JSON path. */
+/*
+ * Opens the store described by node.  Returns 0 and *out, or a negative
+ * errno with error->message naming the JSON path.  env may be NULL (no
+ * spool, no default retry, no named stores).
+ *
+ * Two keys are the registry's own, whatever the node's type:
+ *   "retry": {...}   removed before the node's constructor sees it; the
+ *                    opened store is wrapped in a retry store
+ *                    (storage/executor/retry_store.h) named
+ *                    "<node path>.retry";
+ *   {"ref": "name"}  a new instance of env->named_stores' node "name",
+ *                    named by its place in the tree ("store.primary");
+ *                    only "retry" may stand next to "ref".  A reference
+ *                    cycle is an error naming the path and the chain
+ *                    ("store.primary.secondary: reference cycle: a -> b
+ *                    -> a"); an error inside a named store ends with
+ *                    "(in stores.<name>)".
+ */
 int store_registry_open(const json_t *node, const char *node_path,
 			const struct crash_store_env *env,
 			struct crash_store **out, struct crash_error *error);
 
-/* Opens {"store": {...}} from a file (the SOURCE.json of the mount). */
+/* Opens {"store": {...}, "stores": {"name": {...}, ...}} from a file (the
+ * SOURCE.json of the mount).  "stores" is optional: the named store nodes
+ * {"ref": "name"} nodes anywhere in the tree stand for. */
 int store_registry_open_file(const char *file_name,
 			     const struct crash_store_env *env,
 			     struct crash_store **out,

@@ -1,0 +1,345 @@
+/*
+ * fallback_store.c - primary, and the secondary when the primary fails.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "containers/container_core.h"
+#include "containers/fallback_store.h"
+#include "containers/merged_listing.h"
+#include "storage/crash_log.h"
+#include "storage/store_config.h"
+
+enum { PRIMARY = 0, SECONDARY = 1 };
+
+struct fallback_store {
+	struct crash_store base; /* first */
+	struct crash_store *members[2];
+};
+
+static struct fallback_store *fallback_from(struct crash_store *store)
+{
+	return crash_store_downcast(store, &fallback_store_ops);
+}
+
+static void fallback_close(struct crash_store *store)
+{
+	struct fallback_store *self = fallback_from(store);
+	crash_store_close(self->members[PRIMARY]);
+	crash_store_close(self->members[SECONDARY]);
+	crash_store_base_release(&self->base);
+	free(self);
+}
+
+/* Saves: primary, else secondary. */
+static int save(struct crash_store *store, struct crash_call *call,
+		const struct store_operation *operation)
+{
+	struct fallback_store *self = fallback_from(store);
+	struct crash_store *primary = self->members[PRIMARY];
+	struct crash_store *secondary = self->members[SECONDARY];
+	struct store_failures failures;
+	char what[160];
+
+	int result = store_operation_run(primary, call, operation);
+	if (result >= 0 || result == -EINTR)
+		return result;
+	store_failures_init(&failures);
+	store_failures_add(&failures, primary, &call->error);
+	store_operation_describe(operation, what, sizeof what);
+	atomic_fetch_add(&store->counters.fallbacks, 1);
+	/* The primary may have linked an adoptable blob before failing. */
+	struct unadoptable_operation copy;
+	result = unadoptable_operation_init(&copy, operation, call);
+	if (result >= 0)
+		result = store_operation_run(secondary, call, &copy.operation);
+	unadoptable_operation_release(&copy);
+	if (result >= 0) {
+		crash_log(CRASH_LOG_ERROR,
+			  "%s: %s: primary failed, saved in %s instead: %s",
+			  store->node_path, what, secondary->node_path,
+			  failures.list);
+		return result;
+	}
+	store_failures_add(&failures, secondary, &call->error);
+	return store_failures_report(&failures, store, call,
+				     result == -EINTR ? -EINTR : -EIO, what);
+}
+
+static int both(struct crash_store *store, struct crash_call *call,
+		const struct store_operation *operation)
+{
+	struct fallback_store *self = fallback_from(store);
+	return container_broadcast(store, self->members, 2, call, operation);
+}
+
+static int primary_first(struct crash_store *store, struct crash_call *call,
+			 const struct store_operation *operation)
+{
+	struct fallback_store *self = fallback_from(store);
+	return container_first_found(store, self->members, 2, call, operation);
+}
+
+static int fallback_save_raw_crash(struct crash_store *store,
+				   struct crash_call *call,
+				   const char *crash_id,
+				   const struct crash_blob *raw_crash,
+				   const struct crash_dump *dumps,
+				   size_t dump_count)
+{
+	struct store_operation op = { .kind = STORE_OP_SAVE_RAW_CRASH,
+				      .crash_id = crash_id,
+				      .blob = raw_crash,
+				      .dumps = dumps,
+				      .dump_count = dump_count };
+	return save(store, call, &op);
+}
+
+static int fallback_save_dump(struct crash_store *store,
+			      struct crash_call *call, const char *crash_id,
+			      const struct crash_dump *dump)
+{
+	struct store_operation op = { .kind = STORE_OP_SAVE_DUMP,
+				      .crash_id = crash_id,
+				      .dumps = dump,
+				      .dump_count = 1 };
+	return save(store, call, &op);
+}
+
+static int fallback_save_processed(struct crash_store *store,
+				   struct crash_call *call,
+				   const char *crash_id,
+				   const struct crash_blob *processed)
+{
+	struct store_operation op = { .kind = STORE_OP_SAVE_PROCESSED,
+				      .crash_id = crash_id,
+				      .blob = processed };
+	return save(store, call, &op);
+}
+
+/* Socorro removed from the primary only (and from the fallback only when
+ * the primary did not have it); a crash saved in both, or saved in the
+ * secondary while the primary was down and since copied back, then stayed
+ * visible in the mount after rm -r.  crashfs removes it from both. */
+static int fallback_remove(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id)
+{
+	struct store_operation op = { .kind = STORE_OP_REMOVE,
+				      .crash_id = crash_id };
+	return both(store, call, &op);
+}
+
+static int fallback_remove_part(struct crash_store *store,
+				struct crash_call *call, const char *crash_id,
+				const struct crash_part *part)
+{
+	struct store_operation op = { .kind = STORE_OP_REMOVE_PART,
+				      .crash_id = crash_id,
+				      .part = part };
+	return both(store, call, &op);
+}
+
+static int fallback_remove_radix_dir(struct crash_store *store,
+				     struct crash_call *call, const char *day,
+				     const char *prefix)
+{
+	struct store_operation op = { .kind = STORE_OP_REMOVE_RADIX_DIR,
+				      .day = day,
+				      .prefix = prefix };
+	return both(store, call, &op);
+}
+
+static int fallback_set_part_mtime(struct crash_store *store,
+				   struct crash_call *call,
+				   const char *crash_id,
+				   const struct crash_part *part,
+				   const struct timespec *mtime)
+{
+	struct store_operation op = { .kind = STORE_OP_SET_PART_MTIME,
+				      .crash_id = crash_id,
+				      .part = part,
+				      .mtime = mtime };
+	return both(store, call, &op);
+}
+
+static int fallback_stat_crash(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id)
+{
+	struct store_operation op = { .kind = STORE_OP_STAT_CRASH,
+				      .crash_id = crash_id };
+	return primary_first(store, call, &op);
+}
+
+static int fallback_stat_part(struct crash_store *store,
+			      struct crash_call *call, const char *crash_id,
+			      const struct crash_part *part,
+			      struct crash_part_stat *stat)
+{
+	struct store_operation op = { .kind = STORE_OP_STAT_PART,
+				      .crash_id = crash_id,
+				      .part = part,
+				      .stat = stat };
+	return primary_first(store, call, &op);
+}
+
+static int fallback_open_part(struct crash_store *store,
+			      struct crash_call *call, const char *crash_id,
+			      const struct crash_part *part,
+			      struct crash_part_stat *stat, int *fd_out)
+{
+	struct store_operation op = { .kind = STORE_OP_OPEN_PART,
+				      .crash_id = crash_id,
+				      .part = part,
+				      .stat = stat,
+				      .fd_out = fd_out };
+	return primary_first(store, call, &op);
+}
+
+static int fallback_list_parts(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       crash_part_emit_fn emit, void *ctx)
+{
+	struct fallback_store *self = fallback_from(store);
+	return merged_list_parts(store, self->members, NULL, 2, call,
+				 crash_id, emit, ctx);
+}
+
+static int fallback_list_days(struct crash_store *store,
+			      struct crash_call *call, crash_name_emit_fn emit,
+			      void *ctx)
+{
+	struct fallback_store *self = fallback_from(store);
+	return merged_list_days(store, self->members, 2, call, emit, ctx);
+}
+
+static int fallback_list_radix(struct crash_store *store,
+			       struct crash_call *call, const char *day,
+			       const char *prefix, crash_radix_emit_fn emit,
+			       void *ctx)
+{
+	struct fallback_store *self = fallback_from(store);
+	return merged_list_radix(store, self->members, 2, call, day, prefix,
+				 emit, ctx);
+}
+
+/* Socorro: everything from the fallback's new_crashes, then the
+ * primary's. */
+static int fallback_new_crashes(struct crash_store *store,
+				struct crash_call *call,
+				crash_name_emit_fn emit, void *ctx)
+{
+	struct fallback_store *self = fallback_from(store);
+	struct crash_store *order[2] = { self->members[SECONDARY],
+					 self->members[PRIMARY] };
+	return container_new_crashes(store, order, 2, call, emit, ctx);
+}
+
+static int fallback_ack_crash(struct crash_store *store,
+			      struct crash_call *call, const char *crash_id)
+{
+	struct fallback_store *self = fallback_from(store);
+	struct crash_store *order[2] = { self->members[SECONDARY],
+					 self->members[PRIMARY] };
+	struct store_operation op = { .kind = STORE_OP_ACK_CRASH,
+				      .crash_id = crash_id };
+	return container_first_found(store, order, 2, call, &op);
+}
+
+static void fallback_reconnect(struct crash_store *store)
+{
+	container_reconnect_members(fallback_from(store)->members, 2);
+}
+
+static size_t fallback_child_count(struct crash_store *store)
+{
+	return 2;
+}
+
+static struct crash_store *fallback_child(struct crash_store *store,
+					  size_t index)
+{
+	return index < 2 ? fallback_from(store)->members[index] : NULL;
+}
+
+static void fallback_describe(struct crash_store *store, json_t *stats)
+{
+	struct fallback_store *self = fallback_from(store);
+	json_object_set_new(stats, "primary",
+			    json_string(self->members[PRIMARY]->node_path));
+	json_object_set_new(stats, "secondary",
+			    json_string(self->members[SECONDARY]->node_path));
+}
+
+const struct crash_store_ops fallback_store_ops = {
+	.type_name = "fallback",
+	.thread_model = CRASH_STORE_PARALLEL,
+	.close = fallback_close,
+	.save_raw_crash = fallback_save_raw_crash,
+	.save_dump = fallback_save_dump,
+	.save_processed = fallback_save_processed,
+	.remove = fallback_remove,
+	.remove_part = fallback_remove_part,
+	.remove_radix_dir = fallback_remove_radix_dir,
+	.set_part_mtime = fallback_set_part_mtime,
+	.stat_crash = fallback_stat_crash,
+	.stat_part = fallback_stat_part,
+	.open_part = fallback_open_part,
+	.list_parts = fallback_list_parts,
+	.list_days = fallback_list_days,
+	.list_radix = fallback_list_radix,
+	.new_crashes = fallback_new_crashes,
+	.ack_crash = fallback_ack_crash,
+	.reconnect = fallback_reconnect,
+	.child_count = fallback_child_count,
+	.child = fallback_child,
+	.describe = fallback_describe,
+};
+
+int fallback_store_new(struct crash_store *primary,
+		       struct crash_store *secondary, const char *node_path,
+		       struct crash_store **out, struct crash_error *error)
+{
+	*out = NULL;
+	struct fallback_store *self = calloc(1, sizeof *self);
+	if (!self || crash_store_base_init(&self->base, &fallback_store_ops,
+					   node_path) < 0) {
+		free(self);
+		crash_store_close(primary);
+		crash_store_close(secondary);
+		return crash_error_set(error, -ENOMEM, "%s: out of memory",
+				       node_path);
+	}
+	self->members[PRIMARY] = primary;
+	self->members[SECONDARY] = secondary;
+	*out = &self->base;
+	return 0;
+}
+
+int fallback_store_open_json(const json_t *node, const char *node_path,
+			     const struct crash_store_env *env,
+			     struct crash_store **out,
+			     struct crash_error *error)
+{
+	static const char *const keys[] = { "primary", "secondary", NULL };
+	struct crash_store *primary = NULL, *secondary = NULL;
+
+	*out = NULL;
+	int result = store_config_check_keys(node, node_path, keys, error);
+	if (result < 0)
+		return result;
+	result = container_open_member(node, node_path, "primary",
+				       "the store saves go to first", env,
+				       &primary, error);
+	if (result < 0)
+		return result;
+	result = container_open_member(node, node_path, "secondary",
+				       "the store saves go to when the primary "
+				       "fails",
+				       env, &secondary, error);
+	if (result < 0) {
+		crash_store_close(primary);
+		return result;
+	}
+	return fallback_store_new(primary, secondary, node_path, out, error);
+}

@@ -1,0 +1,49 @@
+/*
+ * merged_listing.h - one listing over several members, without
+ * duplicates: what a fallback or primary/deferred mount shows is the union
+ * of its stores.
+ *
+ * Members are listed in the order given; an entry is emitted the first
+ * time it is seen, so the earlier member's entry wins (for parts, its size
+ * and mtime).  A member without the listing slot, or answering -ENOENT, is
+ * skipped; any other failure ends the listing with that error (the
+ * entries emitted before stay emitted).  The result is -ENOENT only if no
+ * member had the directory or crash.
+ *
+ * Memory: the names seen so far are kept for the duration of one call,
+ * which is bounded by the size of one directory of the view (days, one
+ * radix level, the parts of one crash).
+ *
+ * Threads: no shared state.
+ */
+#ifndef CRASHFS_CONTAINERS_MERGED_LISTING_H
+#define CRASHFS_CONTAINERS_MERGED_LISTING_H
+
+#include <stddef.h>
+
+#include "storage/crash_store.h"
+
+/* A part mask: bit (1 << CRASH_PART_*) set for each part type a member
+ * contributes to merged_list_parts. */
+#define MERGED_PARTS_ALL ((1u << CRASH_PART_RAW_CRASH) | \
+			  (1u << CRASH_PART_DUMP) | \
+			  (1u << CRASH_PART_PROCESSED))
+
+int merged_list_days(struct crash_store *container,
+		     struct crash_store *const *members, size_t count,
+		     struct crash_call *call, crash_name_emit_fn emit,
+		     void *ctx);
+
+int merged_list_radix(struct crash_store *container,
+		      struct crash_store *const *members, size_t count,
+		      struct crash_call *call, const char *day,
+		      const char *prefix, crash_radix_emit_fn emit, void *ctx);
+
+/* part_masks[i] says which parts member i contributes (NULL: all). */
+int merged_list_parts(struct crash_store *container,
+		      struct crash_store *const *members,
+		      const unsigned *part_masks, size_t count,
+		      struct crash_call *call, const char *crash_id,
+		      crash_part_emit_fn emit, void *ctx);
+
+#endif

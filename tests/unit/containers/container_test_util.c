@@ -1,0 +1,209 @@
+/*
+ * container_test_util.c - shared helpers of the container tests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "storage/crash_log.h"
+#include "tests/unit/containers/container_test_util.h"
+#include "tests/unit/containers/memory_store.h"
+
+const struct crash_part RAW_PART = { .type = CRASH_PART_RAW_CRASH };
+const struct crash_part DUMP_PART = { .type = CRASH_PART_DUMP };
+const struct crash_part PROCESSED_PART = { .type = CRASH_PART_PROCESSED };
+
+int test_save_raw(struct crash_store *store, struct crash_call *call,
+		  const char *crash_id, const char *text, bool without_json)
+{
+	struct crash_blob blob;
+	json_t *json = without_json ? NULL : json_loads(text, 0, NULL);
+	if (memory_blob(&blob, text, json) < 0) {
+		json_decref(json);
+		return -EIO;
+	}
+	int result = crash_store_save_raw_crash(store, call, crash_id, &blob,
+						NULL, 0);
+	close(blob.fd);
+	json_decref(json);
+	return result;
+}
+
+int test_save_dump(struct crash_store *store, struct crash_call *call,
+		   const char *crash_id, const char *dump_name,
+		   const char *text)
+{
+	struct crash_dump dump = { .dump_name = dump_name };
+	if (memory_blob(&dump.blob, text, NULL) < 0)
+		return -EIO;
+	int result = crash_store_save_dump(store, call, crash_id, &dump);
+	close(dump.blob.fd);
+	return result;
+}
+
+int test_save_processed(struct crash_store *store, struct crash_call *call,
+			const char *crash_id, const char *text,
+			bool without_json)
+{
+	struct crash_blob blob;
+	json_t *json = without_json ? NULL : json_loads(text, 0, NULL);
+	if (memory_blob(&blob, text, json) < 0) {
+		json_decref(json);
+		return -EIO;
+	}
+	int result = crash_store_save_processed(store, call, crash_id, &blob);
+	close(blob.fd);
+	json_decref(json);
+	return result;
+}
+
+char *test_read_part(struct crash_store *store, struct crash_call *call,
+		     const char *crash_id, const struct crash_part *part,
+		     int *result)
+{
+	struct crash_part_stat stat;
+	int fd = -1;
+	*result = crash_store_open_part(store, call, crash_id, part, &stat,
+					&fd);
+	if (*result < 0)
+		return NULL;
+	char *text = calloc(1, (size_t)stat.size + 1);
+	ssize_t got = text ? pread(fd, text, (size_t)stat.size, 0) : -1;
+	close(fd);
+	if (got != stat.size) {
+		free(text);
+		*result = -EIO;
+		return NULL;
+	}
+	return text;
+}
+
+static int collect(struct collected *collected, const char *entry)
+{
+	size_t used = strlen(collected->text);
+	snprintf(collected->text + used, sizeof collected->text - used, "%s%s",
+		 used ? " " : "", entry);
+	collected->count++;
+	if (collected->stop_after > 0 &&
+	    collected->count >= collected->stop_after)
+		return 7;
+	return 0;
+}
+
+int test_collect_name(void *ctx, const char *name)
+{
+	return collect(ctx, name);
+}
+
+int test_collect_radix(void *ctx, enum crash_listing_kind kind,
+		       const char *name)
+{
+	char entry[128];
+	snprintf(entry, sizeof entry, "%s:%s",
+		 kind == CRASH_LISTING_CRASH ? "c" : "d", name);
+	return collect(ctx, entry);
+}
+
+int test_collect_part(void *ctx, const struct crash_part *part,
+		      const struct crash_part_stat *stat)
+{
+	char entry[256];
+	const char *type = part->type == CRASH_PART_RAW_CRASH ? "raw"
+			   : part->type == CRASH_PART_DUMP    ? "dump"
+							      : "processed";
+	snprintf(entry, sizeof entry, "%s%s%s@%lld", type,
+		 part->dump_name ? ":" : "",
+		 part->dump_name ? part->dump_name : "",
+		 (long long)stat->size);
+	return collect(ctx, entry);
+}
+
+int test_open_text(const char *text, const struct crash_store_env *env,
+		   struct crash_store **store, struct crash_error *error)
+{
+	json_error_t json_error;
+	json_t *node = json_loads(text, 0, &json_error);
+	crash_error_clear(error);
+	*store = NULL;
+	if (!node) {
+		fprintf(stderr, "bad test JSON: %s: %s\n", json_error.text,
+			text);
+		return -999;
+	}
+	int result = store_registry_open(node, "store", env, store, error);
+	json_decref(node);
+	return result;
+}
+
+int test_open_file_text(const char *text, const struct crash_store_env *env,
+			struct crash_store **store,
+			struct crash_error *error)
+{
+	char path[] = "/tmp/crashfs-container-test-XXXXXX";
+	int fd = mkstemp(path);
+	*store = NULL;
+	crash_error_clear(error);
+	if (fd < 0)
+		return -errno;
+	ssize_t written = write(fd, text, strlen(text));
+	close(fd);
+	int result = -EIO;
+	if (written == (ssize_t)strlen(text))
+		result = store_registry_open_file(path, env, store, error);
+	unlink(path);
+	return result;
+}
+
+bool test_contains(const char *haystack, const char *needle)
+{
+	if (haystack && needle && strstr(haystack, needle))
+		return true;
+	fprintf(stderr, "\"%s\" does not contain \"%s\"\n",
+		haystack ? haystack : "(null)", needle ? needle : "(null)");
+	return false;
+}
+
+double test_now(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+char *test_capture_log(void (*fn)(void *arg), void *arg)
+{
+	char path[] = "/tmp/crashfs-container-log-XXXXXX";
+	int log_fd = mkstemp(path);
+	if (log_fd < 0)
+		return NULL;
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	dup2(log_fd, STDERR_FILENO);
+	crash_log_set_level(CRASH_LOG_INFO);
+	fn(arg);
+	crash_log_set_level(CRASH_LOG_ERROR);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	off_t size = lseek(log_fd, 0, SEEK_END);
+	char *text = calloc(1, (size_t)size + 1);
+	if (text && pread(log_fd, text, (size_t)size, 0) != size)
+		text[0] = '\0';
+	close(log_fd);
+	return text;
+}
+
+int test_count(const char *text, const char *needle)
+{
+	int count = 0;
+	for (const char *at = text; at && (at = strstr(at, needle));
+	     at += strlen(needle))
+		count++;
+	return count;
+}
