@@ -1,0 +1,416 @@
+/*
+ * main.c - the crashfs daemon: command line, store tree, mount, loop.
+ *
+ *   crashfs SOURCE MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]
+ *
+ * The order matters: the libfuse options are checked (fuse_new) before
+ * anything is created on disk; the store and the spool are opened before
+ * mounting and detaching, so every configuration error reaches the
+ * terminal and the exit status; threads (the invalidator, libfuse's
+ * workers) start only after the fork of fuse_daemonize.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+
+#include "fusefs/crashfs.h"
+#include "mountopts/mount_options.h"
+#include "storage/crash_log.h"
+#include "storage/fs/fs_store.h"
+#include "storage/store_registry.h"
+
+/* libfuse's messages while fuse_new checks the options: kept, so an
+ * unknown option can be named in one clear line instead. */
+static struct {
+	bool capturing;
+	char text[4096];
+	size_t length;
+} fuse_messages;
+
+static void log_from_libfuse(enum fuse_log_level level, const char *format,
+			     va_list args)
+{
+	char line[1024];
+	vsnprintf(line, sizeof line, format, args);
+	if (fuse_messages.capturing) {
+		size_t room = sizeof fuse_messages.text - fuse_messages.length;
+		int n = snprintf(fuse_messages.text + fuse_messages.length,
+				 room, "%s", line);
+		if (n > 0)
+			fuse_messages.length +=
+				(size_t)n < room ? (size_t)n : room - 1;
+		return;
+	}
+	size_t length = strlen(line);
+	while (length && line[length - 1] == '\n')
+		line[--length] = '\0';
+	if (!length)
+		return;
+	enum crash_log_level ours = level <= FUSE_LOG_ERR ? CRASH_LOG_ERROR
+				    : level == FUSE_LOG_WARNING
+					    ? CRASH_LOG_WARNING
+				    : level <= FUSE_LOG_INFO ? CRASH_LOG_INFO
+							     : CRASH_LOG_DEBUG;
+	crash_log(ours, "libfuse: %s", line);
+}
+
+/* The first option libfuse named in "fuse: unknown option(s): `-o a,b'". */
+static bool first_unknown_option(const char *message, char *out,
+				 size_t out_size)
+{
+	const char *list = strstr(message, "unknown option(s): `");
+	if (!list)
+		return false;
+	list = strchr(list, '`') + 1;
+	if (strncmp(list, "-o ", 3) == 0)
+		list += 3;
+	else if (strncmp(list, "-o", 2) == 0)
+		list += 2;
+	size_t length = strcspn(list, ",= '");
+	if (length == 0)
+		return false;
+	snprintf(out, out_size, "%.*s", (int)length, list);
+	return true;
+}
+
+/* fuse_new, naming an unknown option as crashfs's own error. */
+static struct fuse *new_fuse(struct mount_options *options, struct crashfs *fs,
+			     int *status)
+{
+	fuse_messages.capturing = true;
+	fuse_messages.length = 0;
+	fuse_set_log_func(log_from_libfuse);
+	struct fuse *fuse = fuse_new(&options->args, &crashfs_operations,
+				     sizeof crashfs_operations, fs);
+	fuse_messages.capturing = false;
+	fuse_set_log_func(NULL);
+	if (fuse) {
+		fputs(fuse_messages.text, stderr);
+		return fuse;
+	}
+	char option[256];
+	if (first_unknown_option(fuse_messages.text, option, sizeof option)) {
+		fprintf(stderr, "crashfs: unknown option '%s'\n", option);
+		*status = MOUNT_OPTIONS_USAGE_ERROR;
+	} else {
+		fputs(fuse_messages.text, stderr);
+		fprintf(stderr, "crashfs: cannot set up libfuse\n");
+		*status = 1;
+	}
+	return NULL;
+}
+
+static int make_dirs(const char *path, mode_t mode)
+{
+	char buffer[PATH_MAX];
+	size_t length = strlen(path);
+	if (length >= sizeof buffer)
+		return -ENAMETOOLONG;
+	memcpy(buffer, path, length + 1);
+	for (size_t i = 1; i <= length; i++) {
+		if (buffer[i] != '/' && buffer[i] != '\0')
+			continue;
+		char saved = buffer[i];
+		buffer[i] = '\0';
+		if (mkdir(buffer, mode) < 0 && errno != EEXIST)
+			return -errno;
+		buffer[i] = saved;
+	}
+	return 0;
+}
+
+/* The spool's root directory: -o spool=, or next to a directory SOURCE,
+ * or in $TMPDIR (/var/tmp). */
+static char *spool_root(const struct mount_options *options)
+{
+	char *root = NULL;
+	if (options->spool_dir)
+		return strdup(options->spool_dir);
+	if (!options->source_is_json) {
+		if (asprintf(&root, "%s/%s", options->source,
+			     MOUNT_SPOOL_DIR_NAME) < 0)
+			return NULL;
+		return root;
+	}
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/')
+		tmp = "/var/tmp";
+	if (asprintf(&root, "%s/crashfs-spool", tmp) < 0)
+		return NULL;
+	return root;
+}
+
+/* The store node whose names the view shows: a directory SOURCE's node,
+ * or the root node of a store tree file when it is an fs store (a
+ * container shows Socorro's default names). */
+static json_t *naming_node(const struct mount_options *options)
+{
+	if (!options->source_is_json)
+		return json_incref(options->store_node);
+	json_t *root = json_load_file(options->source, 0, NULL);
+	json_t *store = json_object_get(root, "store");
+	const char *type = json_string_value(json_object_get(store, "type"));
+	json_t *result = NULL;
+	if (type && strcmp(type, "fs") == 0)
+		result = json_incref(store);
+	json_decref(root);
+	return result;
+}
+
+static const char *node_string(const json_t *node, const char *key,
+			       const char *default_value)
+{
+	const char *value = json_string_value(json_object_get(node, key));
+	return value ? value : default_value;
+}
+
+static void set_up_view(struct crashfs *fs, const struct mount_options *options,
+			const json_t *naming)
+{
+	fs->view.name_branch_base =
+		node_string(naming, "name_branch_base", "name");
+	fs->view.naming.json_suffix = node_string(
+		naming, "json_file_suffix", crash_naming_default.json_suffix);
+	fs->view.naming.dump_suffix = node_string(
+		naming, "dump_file_suffix", crash_naming_default.dump_suffix);
+	fs->view.naming.jsonz_suffix = node_string(
+		naming, "jsonz_file_suffix", crash_naming_default.jsonz_suffix);
+
+	switch (options->view) {
+	case MOUNT_VIEW_RADIX:
+		fs->view.mode = VIEW_MODE_RADIX;
+		break;
+	case MOUNT_VIEW_LEGACY:
+		fs->view.mode = VIEW_MODE_LEGACY;
+		break;
+	case MOUNT_VIEW_AUTO: {
+		/* The view of the layout the files really have. */
+		fs->view.mode = VIEW_MODE_RADIX;
+		if (crash_store_downcast(fs->store, &fs_store_ops)) {
+			enum fs_layout layout = fs_store_layout(fs->store);
+			if (layout == FS_LAYOUT_LEGACY ||
+			    layout == FS_LAYOUT_LEGACY_DATED)
+				fs->view.mode = VIEW_MODE_LEGACY;
+		}
+		break;
+	}
+	}
+}
+
+/* Opens the spool, the store tree and the tables.  Returns 0 or an exit
+ * status after printing why. */
+static int open_crashfs(struct crashfs *fs, struct mount_options *options,
+			json_t **naming_out)
+{
+	struct crash_error error = { 0 };
+	int result;
+
+	if (!options->source_is_json) {
+		result = make_dirs(options->source, 0777);
+		if (result < 0) {
+			fprintf(stderr, "crashfs: SOURCE %s: %s\n",
+				options->source, strerror(-result));
+			return 1;
+		}
+	}
+	char *root = spool_root(options);
+	if (!root) {
+		fprintf(stderr, "crashfs: out of memory\n");
+		return 1;
+	}
+	result = spool_open(root, options->spool_max, &fs->spool, &error);
+	free(root);
+	if (result < 0) {
+		fprintf(stderr, "crashfs: %s\n", error.message);
+		return 1;
+	}
+
+	struct crash_store_env env = { .spool_dir = spool_dir(fs->spool) };
+	if (options->source_is_json)
+		result = store_registry_open_file(options->source, &env,
+						  &fs->store, &error);
+	else
+		result = store_registry_open(options->store_node, "store", &env,
+					     &fs->store, &error);
+	if (result < 0) {
+		fprintf(stderr, "crashfs: %s\n", error.message);
+		return 1;
+	}
+
+	*naming_out = naming_node(options);
+	set_up_view(fs, options, *naming_out);
+	if (staging_open(fs->spool, options->staged_max, &fs->staging) < 0 ||
+	    pending_dirs_new(options->pending_max, &fs->pending) < 0) {
+		fprintf(stderr, "crashfs: out of memory\n");
+		return 1;
+	}
+
+	fs->settings = (struct crashfs_settings){
+		.read_only = options->read_only,
+		.json_max = options->json_max,
+		.cache_timeout = options->cache_timeout,
+		.keep_cache = options->keep_cache,
+		.splice = options->splice,
+		.entry_timeout_set = options->entry_timeout_set,
+		.attr_timeout_set = options->attr_timeout_set,
+		.negative_timeout_set = options->negative_timeout_set,
+		.conn_opts = options->conn_opts,
+	};
+	fs->uid = getuid();
+	fs->gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	return 0;
+}
+
+static void close_crashfs(struct crashfs *fs)
+{
+	staging_close(fs->staging);
+	pending_dirs_free(fs->pending);
+	crash_store_close(fs->store);
+	spool_close(fs->spool);
+}
+
+/* Each staged file holds a descriptor: allow as many as the system lets. */
+static void raise_file_limit(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+	    limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+}
+
+static int run_loop(struct fuse *fuse, const struct fuse_cmdline_opts *cmdline)
+{
+	if (cmdline->singlethread)
+		return fuse_loop(fuse);
+	struct fuse_loop_config *config = fuse_loop_cfg_create();
+	if (!config)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(config, (unsigned)cmdline->clone_fd);
+	/* UINT_MAX: not given (libfuse would warn about it). */
+	if (cmdline->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(config,
+					       cmdline->max_idle_threads);
+	fuse_loop_cfg_set_max_threads(config, cmdline->max_threads);
+	int result = fuse_loop_mt(fuse, config);
+	fuse_loop_cfg_destroy(config);
+	return result;
+}
+
+static int mount_and_serve(struct fuse *fuse, struct crashfs *fs,
+			   const struct fuse_cmdline_opts *cmdline,
+			   const struct mount_options *options)
+{
+	if (fuse_mount(fuse, cmdline->mountpoint) != 0) {
+		fprintf(stderr, "crashfs: cannot mount on %s\n",
+			cmdline->mountpoint);
+		return 1;
+	}
+	crash_log(CRASH_LOG_INFO, "crashfs %s: %s on %s%s", CRASHFS_VERSION,
+		  options->source, cmdline->mountpoint,
+		  options->read_only ? " (read-only)" : "");
+	if (fuse_daemonize(cmdline->foreground) != 0) {
+		fuse_unmount(fuse);
+		return 1;
+	}
+	if (!cmdline->foreground) {
+		crash_log_use_syslog("crashfs");
+		fuse_set_log_func(log_from_libfuse);
+	}
+	struct fuse_session *session = fuse_get_session(fuse);
+	if (fuse_set_signal_handlers(session) != 0) {
+		crash_log(CRASH_LOG_ERROR, "cannot set signal handlers");
+		fuse_unmount(fuse);
+		return 1;
+	}
+	if (invalidator_start(fuse, &fs->invalidator) < 0)
+		crash_log(CRASH_LOG_WARNING,
+			  "no cache invalidation thread: caches expire by "
+			  "cache_timeout only");
+	int result = run_loop(fuse, cmdline);
+	invalidator_stop(fs->invalidator);
+	fs->invalidator = NULL;
+	fuse_remove_signal_handlers(session);
+	fuse_unmount(fuse);
+	if (result != 0) {
+		crash_log(CRASH_LOG_ERROR, "the request loop failed: %s",
+			  strerror(result < 0 ? -result : result));
+		return 1;
+	}
+	crash_log(CRASH_LOG_INFO, "unmounted %s", cmdline->mountpoint);
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct mount_options options;
+	struct fuse_cmdline_opts cmdline = { 0 };
+	char error[512];
+
+	int status =
+		mount_options_parse(argc, argv, &options, error, sizeof error);
+	if (status != 0) {
+		fprintf(stderr, "crashfs: %s\n", error);
+		mount_options_release(&options);
+		return status;
+	}
+	if (options.show_version) {
+		printf("crashfs %s (libfuse %s)\n", CRASHFS_VERSION,
+		       fuse_pkgversion());
+		mount_options_release(&options);
+		return 0;
+	}
+	if (options.show_help) {
+		mount_options_print_help(stdout, "crashfs");
+		fuse_cmdline_help();
+		fuse_lib_help(&options.args);
+		mount_options_release(&options);
+		return 0;
+	}
+	if (fuse_parse_cmdline(&options.args, &cmdline) != 0) {
+		mount_options_release(&options);
+		return MOUNT_OPTIONS_USAGE_ERROR;
+	}
+	crash_log_set_level(cmdline.debug ? CRASH_LOG_DEBUG
+					  : options.log_level);
+	raise_file_limit();
+
+	struct crashfs *fs = calloc(1, sizeof *fs);
+	json_t *naming = NULL;
+	struct fuse *fuse = NULL;
+	if (!fs) {
+		fprintf(stderr, "crashfs: out of memory\n");
+		status = 1;
+		goto out;
+	}
+	crashfs_begin(fs);
+	fuse = new_fuse(&options, fs, &status);
+	if (!fuse)
+		goto out;
+	status = open_crashfs(fs, &options, &naming);
+	if (status == 0)
+		status = mount_and_serve(fuse, fs, &cmdline, &options);
+out:
+	if (fuse)
+		fuse_destroy(fuse);
+	if (fs) {
+		crashfs_end(fs);
+		close_crashfs(fs);
+	}
+	free(fs);
+	json_decref(naming);
+	free(cmdline.mountpoint);
+	mount_options_release(&options);
+	return status;
+}
