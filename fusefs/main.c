@@ -234,13 +234,23 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 		return 1;
 	}
 
-	struct crash_store_env env = { .spool_dir = spool_dir(fs->spool) };
+	/* Backends without a "retry" of their own get the mount's policy. */
+	json_t *default_retry = json_pack(
+		"{s:s, s:[i,i,i,i,i], s:i}", "policy", options->retry_policy,
+		"backoff_delays", 10, 30, 60, 120, 300, "wait_log_interval", 10);
+	if (!default_retry) {
+		fprintf(stderr, "crashfs: out of memory\n");
+		return 1;
+	}
+	struct crash_store_env env = { .spool_dir = spool_dir(fs->spool),
+				       .default_retry = default_retry };
 	if (options->source_is_json)
 		result = store_registry_open_file(options->source, &env,
 						  &fs->store, &error);
 	else
 		result = store_registry_open(options->store_node, "store", &env,
 					     &fs->store, &error);
+	json_decref(default_retry);
 	if (result < 0) {
 		fprintf(stderr, "crashfs: %s\n", error.message);
 		return 1;

@@ -24,6 +24,7 @@ enum option_key {
 	KEY_PENDING_MAX,
 	KEY_VIEW,
 	KEY_LOG_LEVEL,
+	KEY_RETRY,
 	KEY_CACHE_TIMEOUT,
 	KEY_NOCACHE,
 	KEY_NO_KEEP_CACHE,
@@ -73,6 +74,7 @@ static const struct fuse_opt crashfs_opts[] = {
 	FUSE_OPT_KEY("pending_max=", KEY_PENDING_MAX),
 	FUSE_OPT_KEY("view=", KEY_VIEW),
 	FUSE_OPT_KEY("log_level=", KEY_LOG_LEVEL),
+	FUSE_OPT_KEY("retry=", KEY_RETRY),
 	FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
 	FUSE_OPT_KEY("nocache", KEY_NOCACHE),
 	FUSE_OPT_KEY("no_keep_cache", KEY_NO_KEEP_CACHE),
@@ -281,6 +283,21 @@ static int parse_log_level(struct parse_state *state, const char *arg)
 		state, "%s: the level is error, warning, info or debug", arg);
 }
 
+static int parse_retry(struct parse_state *state, const char *arg)
+{
+	static const char *const policies[] = { "none", "limited",
+						"infinite" };
+	const char *value = option_value(arg);
+	for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+		if (strcmp(policies[i], value) == 0) {
+			state->options->retry_policy = policies[i];
+			return 0;
+		}
+	}
+	return parse_fail(state,
+			  "%s: the policy is none, limited or infinite", arg);
+}
+
 static int parse_nonoption(struct parse_state *state, const char *arg)
 {
 	struct mount_options *options = state->options;
@@ -341,6 +358,8 @@ static int process_option(void *data, const char *arg, int key,
 		return parse_view(state, arg);
 	case KEY_LOG_LEVEL:
 		return parse_log_level(state, arg);
+	case KEY_RETRY:
+		return parse_retry(state, arg);
 	case KEY_CACHE_TIMEOUT:
 		return parse_seconds(state, arg, &options->cache_timeout);
 	case KEY_NOCACHE:
@@ -447,6 +466,7 @@ int mount_options_parse(int argc, char *argv[], struct mount_options *options,
 	options->staged_max = MOUNT_DEFAULT_STAGED_MAX;
 	options->pending_max = MOUNT_DEFAULT_PENDING_MAX;
 	options->log_level = CRASH_LOG_INFO;
+	options->retry_policy = "limited";
 	options->cache_timeout = MOUNT_DEFAULT_CACHE_TIMEOUT;
 	options->keep_cache = true;
 	options->splice = true;
@@ -547,6 +567,10 @@ void mount_options_print_help(FILE *out, const char *program)
 		"  -o pending_max=N       empty directories made by mkdir remembered until\n"
 		"                         a crash lands in them (%d)\n"
 		"  -o log_level=LEVEL     error | warning | info | debug (info)\n"
+		"  -o retry=POLICY        none | limited | infinite: retries of a failing\n"
+		"                         server for stores without a \"retry\" of their\n"
+		"                         own, after 10, 30, 60, 120, 300 s (limited;\n"
+		"                         a waiting request gives up when interrupted)\n"
 		"  -o ro                  read-only: every write fails with EROFS\n"
 		"\n"
 		"Tuning (each can be turned off):\n"

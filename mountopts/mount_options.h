@@ -61,6 +61,10 @@ struct mount_options {
 	uint64_t pending_max; /* empty directories remembered */
 	enum mount_view_choice view;
 	enum crash_log_level log_level;
+	/* The retry policy of every backend node without a "retry" of its
+	 * own: "none", "limited" (the default, so no request waits forever)
+	 * or "infinite", with Socorro's backoff delays 10,30,60,120,300 s. */
+	const char *retry_policy;
 	bool read_only; /* -o ro (also passed to libfuse) */
 
 	/* tuning (issue: measure each; every one can be turned off) */

@@ -22,22 +22,15 @@
 #include "storage/store_registry.h"
 
 const struct crash_store_type store_registry_types[] = {
-	{ "fs", fs_store_open_json },
-	{ "null", null_store_open_json },
-	{ "poly", poly_store_open_json },
-	{ "fallback", fallback_store_open_json },
-	{ "primary_deferred", primary_deferred_store_open_json },
+	{ "fs", fs_store_open_json, false },
+	{ "null", null_store_open_json, false },
+	{ "poly", poly_store_open_json, false },
+	{ "fallback", fallback_store_open_json, false },
+	{ "primary_deferred", primary_deferred_store_open_json, false },
 	{ "primary_deferred_processed",
-	  primary_deferred_processed_store_open_json },
-	{ "faulty", faulty_store_open_json },
-	{ NULL, NULL },
-};
-
-/* Types that only combine other stores: the default retry policy goes to
- * their members, not to them, so retries never nest by default. */
-static const char *const container_types[] = {
-	"poly", "fallback", "primary_deferred", "primary_deferred_processed",
-	NULL,
+	  primary_deferred_processed_store_open_json, false },
+	{ "faulty", faulty_store_open_json, true },
+	{ NULL, NULL, false },
 };
 
 /* References deeper than this are refused (and cannot recurse forever). */
@@ -63,14 +56,6 @@ static void list_type_names(char *out, size_t out_size)
 	}
 }
 
-static bool is_container_type(const char *type)
-{
-	for (size_t i = 0; container_types[i]; i++)
-		if (strcmp(container_types[i], type) == 0)
-			return true;
-	return false;
-}
-
 static int retry_path(char *out, size_t out_size, const char *node_path,
 		      struct crash_error *error)
 {
@@ -83,8 +68,8 @@ static int retry_path(char *out, size_t out_size, const char *node_path,
 }
 
 /* Opens a store of the given type, wrapped in the default retry policy
- * when it is a backend and env has one. */
-static int open_typed(crash_store_open_fn open, const char *type,
+ * when the type takes it and env has one. */
+static int open_typed(const struct crash_store_type *type,
 		      const json_t *node, const char *node_path,
 		      const struct crash_store_env *env,
 		      struct crash_store **out, struct crash_error *error)
@@ -92,7 +77,8 @@ static int open_typed(crash_store_open_fn open, const char *type,
 	struct transaction_executor executor;
 	char path[512];
 
-	if (!env->default_retry || is_container_type(type))
+	crash_store_open_fn open = type->open;
+	if (!env->default_retry || !type->takes_default_retry)
 		return open(node, node_path, env, out, error);
 	int result = retry_path(path, sizeof path, node_path, error);
 	if (result < 0)
@@ -126,8 +112,8 @@ static int open_type(const json_t *node, const char *node_path,
 				       node_path);
 	for (size_t i = 0; store_registry_types[i].name; i++) {
 		if (strcmp(store_registry_types[i].name, type) == 0)
-			return open_typed(store_registry_types[i].open, type,
-					  node, node_path, env, out, error);
+			return open_typed(&store_registry_types[i], node,
+					  node_path, env, out, error);
 	}
 	char known[256];
 	list_type_names(known, sizeof known);

@@ -17,6 +17,8 @@
 #ifndef CRASHFS_STORAGE_STORE_REGISTRY_H
 #define CRASHFS_STORAGE_STORE_REGISTRY_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "storage/crash_error.h"
@@ -58,6 +60,12 @@ typedef int (*crash_store_open_fn)(const json_t *node, const char *node_path,
 struct crash_store_type {
 	const char *name;
 	crash_store_open_fn open;
+	/* True for a store whose failures can be transient (a server, or the
+	 * faulty store standing for one): without a "retry" of its own it is
+	 * wrapped in env->default_retry.  False for local stores (the fs
+	 * store never fails operationally) and for containers, whose members
+	 * get the policy instead, so retries never nest by default. */
+	bool takes_default_retry;
 };
 
 /*

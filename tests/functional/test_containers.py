@@ -31,9 +31,12 @@ def fs(root):
 
 
 def faulty(store, trigger, operations=SAVES, error="EIO",
-           operational=True):
-    """store, failing the operations while the trigger file exists."""
+           operational=True, retry=None):
+    """store, failing the operations while the trigger file exists.  Its
+    failures are not retried unless retry says how (the mount's default
+    policy would wait 10 s and more before each retry)."""
     return {"type": "faulty", "store": store,
+            "retry": retry or {"policy": "none"},
             "faults": [{"operations": operations, "errno": error,
                         "operational": operational,
                         "mode": "while_file_exists",
@@ -537,3 +540,36 @@ def test_container_config_errors_fail_at_startup(mount, workdir, store,
     assert m.returncode not in (None, 0)
     assert not m.is_mounted()
     assert message in m.stderr_text()
+
+
+# -- the mount's default retry policy ----------------------------------------
+
+def test_backends_get_the_mounts_limited_retry_policy_by_default(mount,
+                                                                  workdir):
+    """A request must not hang forever by default: a backend without a
+    "retry" of its own is wrapped in the limited policy with Socorro's
+    delays; -o retry= chooses another policy for all of them."""
+    trigger = workdir / "down"
+    node = faulty(fs(workdir / "a"), trigger)
+    del node["retry"]
+    config = write_config(workdir, node)
+
+    m = mount(config)
+    retry = store_stats(m)["store.retry"]
+    assert retry["type"] == "retry"
+    assert retry["policy"] == "limited"
+    assert m.unmount() == 0
+
+    m = mount(config, "retry=none")
+    assert "store.retry" not in store_stats(m)
+    trigger.touch()
+    crash = crash_with(helpers.make_crash_id())
+    started = time.monotonic()
+    assert set(write_crash(m, crash).values()) == {errno.EIO}
+    assert time.monotonic() - started < 5
+    assert m.unmount() == 0
+
+
+def test_unknown_retry_policy_is_a_startup_error(mount, workdir):
+    m = mount(workdir / "store", "retry=sometimes", expect_failure=True)
+    assert "retry=sometimes" in m.stderr_text()

@@ -187,44 +187,49 @@ static void test_default_retry(void)
 	struct crash_store_env env = { .default_retry = limited };
 	struct crash_store *store = NULL;
 	struct crash_error error = { 0 };
-	/* Backends get it, containers do not, and nothing below an explicit
-	 * retry gets it again. */
+	/* Stores that can fail transiently get it (faulty stands for a
+	 * server); local stores (null, fs) and containers do not; nothing
+	 * below an explicit retry gets it again. */
 	CHECK_INT(test_open_text("{\"type\": \"poly\", \"stores\": ["
 				 "{\"type\": \"null\"}, "
 				 "{\"type\": \"faulty\", \"store\": {\"type\": "
 				 "\"null\"}}, "
-				 "{\"type\": \"null\", \"retry\": {\"policy\": "
+				 "{\"type\": \"faulty\", \"store\": {\"type\": "
+				 "\"null\"}, \"retry\": {\"policy\": "
 				 "\"none\"}}]}",
 				 &env, &store, &error),
 		  0);
 	REQUIRE(store != NULL);
 	CHECK_STR(store->ops->type_name, "poly");
 	struct crash_store *first = crash_store_child(store, 0);
-	CHECK_STR(first->node_path, "store.stores[0].retry");
-	CHECK_INT(retry_store_executor(first)->policy, RETRY_POLICY_LIMITED);
+	CHECK_STR(first->node_path, "store.stores[0]");
+	CHECK_STR(first->ops->type_name, "null");
 	struct crash_store *second = crash_store_child(store, 1);
 	CHECK_STR(second->node_path, "store.stores[1].retry");
+	CHECK_INT(retry_store_executor(second)->policy, RETRY_POLICY_LIMITED);
 	struct crash_store *faulty = crash_store_child(second, 0);
 	CHECK_STR(faulty->ops->type_name, "faulty");
 	CHECK_STR(crash_store_child(faulty, 0)->ops->type_name, "null");
 	struct crash_store *third = crash_store_child(store, 2);
 	CHECK_INT(retry_store_executor(third)->policy, RETRY_POLICY_NONE);
-	CHECK_STR(crash_store_child(third, 0)->ops->type_name, "null");
+	CHECK_STR(crash_store_child(third, 0)->ops->type_name, "faulty");
 	crash_store_close(store);
 
 	/* Policy "none" as the default wraps nothing. */
 	json_t *none = json_loads("{\"policy\": \"none\"}", 0, NULL);
 	env.default_retry = none;
-	CHECK_INT(test_open_text("{\"type\": \"null\"}", &env, &store, &error),
+	CHECK_INT(test_open_text("{\"type\": \"faulty\", \"store\": "
+				 "{\"type\": \"null\"}}", &env, &store, &error),
 		  0);
 	REQUIRE(store != NULL);
-	CHECK_STR(store->ops->type_name, "null");
+	CHECK_STR(store->ops->type_name, "faulty");
 	crash_store_close(store);
 
 	/* A broken default says so. */
 	json_t *broken = json_loads("{\"policy\": \"maybe\"}", 0, NULL);
 	env.default_retry = broken;
-	CHECK_INT(test_open_text("{\"type\": \"null\"}", &env, &store, &error),
+	CHECK_INT(test_open_text("{\"type\": \"faulty\", \"store\": "
+				 "{\"type\": \"null\"}}", &env, &store, &error),
 		  -EINVAL);
 	CHECK(test_contains(error.message, "default retry policy"));
 	json_decref(limited);
