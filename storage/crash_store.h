@@ -108,7 +108,9 @@ struct crash_call {
 };
 
 /* Listing callbacks return 0 to go on, non-zero to stop (and that value is
- * then returned by the listing operation). */
+ * then returned by the listing operation).  A callback must not call back
+ * into the same store (a CRASH_STORE_SERIAL store holds its lock while it
+ * lists): collect what you need, then call. */
 enum crash_listing_kind {
 	CRASH_LISTING_RADIX_DIR = 1, /* name: a radix component, e.g. "6c" */
 	CRASH_LISTING_CRASH,         /* name: a crash id */
