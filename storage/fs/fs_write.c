@@ -444,6 +444,28 @@ out:
 	return result;
 }
 
+/* A dump that lands after its raw crash (rsync commits <id>.json before
+ * <id>.upload_file_minidump_flash1.dump, cp -r in readdir order) queues
+ * the crash again if a consumer already took it without that dump, so the
+ * consumer sees the whole crash in the end.  A dump of a crash with no raw
+ * crash yet does not queue it: the raw crash's save will.  A processed
+ * crash never queues (its writer is the queue's consumer). */
+static int requeue_if_raw_crash_is_here(struct crash_store *store,
+					struct crash_call *call,
+					const char *crash_id)
+{
+	const struct crash_part raw_part = { CRASH_PART_RAW_CRASH, NULL };
+	struct crash_part_stat stat;
+	int result = fs_stat_part(store, call, crash_id, &raw_part, &stat);
+	if (result == -ENOENT) {
+		crash_error_clear(&call->error);
+		return 0;
+	}
+	if (result < 0)
+		return result;
+	return fs_enqueue(fs_store_of(store), call, crash_id);
+}
+
 int fs_save_dump(struct crash_store *store, struct crash_call *call,
 		 const char *crash_id, const struct crash_dump *dump)
 {
@@ -464,7 +486,10 @@ int fs_save_dump(struct crash_store *store, struct crash_call *call,
 	result = fs_mkdir_p(fs, call, paths.parent);
 	if (result < 0)
 		return result;
-	return write_part(fs, call, &paths, crash_id, &part, &dump->blob);
+	result = write_part(fs, call, &paths, crash_id, &part, &dump->blob);
+	if (result < 0 || !fs->dated)
+		return result;
+	return requeue_if_raw_crash_is_here(store, call, crash_id);
 }
 
 int fs_save_processed(struct crash_store *store, struct crash_call *call,

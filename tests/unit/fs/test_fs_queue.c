@@ -407,7 +407,8 @@ static void test_stale_back_links(void)
 	scratch_close(&s);
 }
 
-/* Only save_raw_crash queues. */
+/* A dump of a crash without a raw crash, and a processed crash, do not
+ * queue it. */
 static void test_other_saves_do_not_queue(enum fs_layout layout)
 {
 	struct scratch s;
@@ -422,6 +423,43 @@ static void test_other_saves_do_not_queue(enum fs_layout layout)
 	CHECK_INT(crash_store_save_processed(s.store, &call, B, &blob.blob),
 		  0);
 	CHECK(!test_exists(at(&s, path, "20120408/date")));
+	test_blob_free(&blob);
+	scratch_close(&s);
+}
+
+/* A dump landing after its raw crash was consumed queues the crash again
+ * (rsync writes <id>.json before <id>.upload_file_minidump_flash1.dump);
+ * while it is still queued, nothing changes; a processed crash never
+ * queues. */
+static void test_late_dump_requeues(enum fs_layout layout)
+{
+	struct scratch s;
+	struct crash_call call;
+	struct test_blob blob;
+	char path[PATH_MAX];
+	REQUIRE(scratch_open(&s, "latedump", layout, 4));
+	REQUIRE(save_raw(&s, A, "{\"v\": 1}") == 0);
+	crash_call_init(&call);
+	REQUIRE(test_blob_make(&blob, s.spool, "bytes", 5, 1000) == 0);
+	struct crash_dump dump = { "upload_file_minidump_flash1", blob.blob };
+	CHECK_INT(crash_store_save_dump(s.store, &call, A, &dump), 0);
+	CHECK_INT(count_entries(at(&s, path, "20120408/date/10/52_10")), 1);
+
+	test_clock_set(&s.clock, 2012, 4, 8, 11, 0, 0);
+	struct test_names names = { 0 };
+	CHECK_INT(pass(&s, &names), 0);
+	CHECK_INT(names.count, 1);
+	CHECK(!test_exists(back_link_a(&s, path)));
+
+	CHECK_INT(crash_store_save_processed(s.store, &call, A, &blob.blob), 0);
+	CHECK(!test_exists(back_link_a(&s, path)));
+	CHECK_INT(crash_store_save_dump(s.store, &call, A, &dump), 0);
+	CHECK(test_exists(back_link_a(&s, path)));
+	CHECK(test_exists(at(&s, path, "20120408/date/11/00_00/" A)));
+	test_clock_set(&s.clock, 2012, 4, 8, 11, 5, 0);
+	struct test_names again = { 0 };
+	CHECK_INT(pass(&s, &again), 0);
+	CHECK_INT(again.count, 1);
 	test_blob_free(&blob);
 	scratch_close(&s);
 }
@@ -500,6 +538,7 @@ int main(void)
 		test_early_stop(dated_layouts[i]);
 		test_resave_queued(dated_layouts[i]);
 		test_other_saves_do_not_queue(dated_layouts[i]);
+		test_late_dump_requeues(dated_layouts[i]);
 		test_ack(dated_layouts[i]);
 		test_stray_files(dated_layouts[i]);
 	}
