@@ -172,6 +172,57 @@ failed:
 		  other->node_path, inner.error.message);
 }
 
+static bool same_version(const struct crash_part_stat *a,
+			 const struct crash_part_stat *b)
+{
+	return a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/*
+ * After the raw crash went to target: a raw crash of the same id in the
+ * other store is an older version routed the other way (legacy_processing
+ * changed), which reads would still find first in the primary and the
+ * other store's consumers would process.  It is removed, best effort and
+ * logged.  One with the very size and mtime of the new version is left
+ * alone: it is the same file (both members over one directory) or the
+ * same bytes.
+ */
+static void drop_stale_raw_crash(struct crash_store *store,
+				 struct crash_call *call, const char *crash_id,
+				 struct crash_store *target,
+				 struct crash_store *other)
+{
+	const struct crash_part raw = { .type = CRASH_PART_RAW_CRASH };
+	struct crash_part_stat saved, stale;
+	struct crash_call inner;
+
+	if (!crash_store_can(other, stat_part) ||
+	    !crash_store_can(other, remove_part) ||
+	    !crash_store_can(target, stat_part))
+		return;
+	crash_call_init(&inner);
+	inner.interrupted = call->interrupted;
+	inner.interrupted_arg = call->interrupted_arg;
+	int result = crash_store_stat_part(other, &inner, crash_id, &raw,
+					   &stale);
+	if (result == -ENOENT)
+		return;
+	if (result == 0)
+		result = crash_store_stat_part(target, &inner, crash_id, &raw,
+					       &saved);
+	if (result == 0 && same_version(&saved, &stale))
+		return;
+	if (result == 0)
+		result = crash_store_remove_part(other, &inner, crash_id, &raw);
+	if (result < 0 && result != -ENOENT)
+		crash_log(CRASH_LOG_ERROR,
+			  "%s: crash %s saved in %s, but its older raw crash "
+			  "in %s could not be removed: %s",
+			  store->node_path, crash_id, target->node_path,
+			  other->node_path, inner.error.message);
+}
+
 /* -- saves -------------------------------------------------------------- */
 
 static int pd_save_raw_crash(struct crash_store *store,
@@ -196,6 +247,7 @@ static int pd_save_raw_crash(struct crash_store *store,
 	if (result < 0)
 		return result;
 	gather_parts(store, call, crash_id, target, other);
+	drop_stale_raw_crash(store, call, crash_id, target, other);
 	return result;
 }
 

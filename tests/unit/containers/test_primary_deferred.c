@@ -79,6 +79,29 @@ static void test_default_routing(void)
 	crash_store_close(f.store);
 }
 
+/* A rewrite whose route changed leaves no older raw crash behind in the
+ * other store (reads would find it first in the primary). */
+static void test_rerouted_raw_crash_replaces_the_old_one(void)
+{
+	struct fixture f;
+	REQUIRE(setup(&f, NULL, false));
+	CHECK_INT(test_save_raw(f.store, &f.call, ID_A,
+				"{\"legacy_processing\": 0}", false),
+		  0);
+	CHECK(memory_store_has(f.primary, ID_A, &RAW_PART));
+	CHECK_INT(test_save_raw(f.store, &f.call, ID_A,
+				"{\"legacy_processing\": 1, \"v\": 2}", false),
+		  0);
+	CHECK(memory_store_has(f.deferred, ID_A, &RAW_PART));
+	CHECK(!memory_store_has(f.primary, ID_A, &RAW_PART));
+	int result = 0;
+	char *text = test_read_part(f.store, &f.call, ID_A, &RAW_PART, &result);
+	CHECK_INT(result, 0);
+	CHECK_STR(text, "{\"legacy_processing\": 1, \"v\": 2}");
+	free(text);
+	crash_store_close(f.store);
+}
+
 static void test_routing_parses_the_blob_when_no_json_given(void)
 {
 	struct fixture f;
@@ -354,6 +377,7 @@ int main(int argc, char **argv)
 {
 	crash_log_set_level(CRASH_LOG_ERROR);
 	test_default_routing();
+	test_rerouted_raw_crash_replaces_the_old_one();
 	test_routing_parses_the_blob_when_no_json_given();
 	test_configured_predicate();
 	test_dumps_follow_their_raw_crash();
