@@ -74,11 +74,54 @@ static int both(struct crash_store *store, struct crash_call *call,
 	return container_broadcast(store, self->members, 2, call, operation);
 }
 
+/*
+ * Reads: the primary, then the secondary when the primary does not have
+ * it (Socorro) -- or when the primary fails: a crash the secondary took
+ * while the primary was down must stay readable while it is still down.
+ * The secondary's not-found then returns the primary's failure (the crash
+ * may well be in the primary), not "not found".
+ */
 static int primary_first(struct crash_store *store, struct crash_call *call,
 			 const struct store_operation *operation)
 {
 	struct fallback_store *self = fallback_from(store);
-	return container_first_found(store, self->members, 2, call, operation);
+	struct crash_store *primary = self->members[PRIMARY];
+	struct crash_store *secondary = self->members[SECONDARY];
+
+	if (!store_operation_available(primary, operation->kind) ||
+	    !store_operation_available(secondary, operation->kind))
+		return container_first_found(store, self->members, 2, call,
+					     operation);
+	int result = store_operation_run(primary, call, operation);
+	if (result >= 0 || result == -EINTR)
+		return result;
+	if (result == -ENOENT) {
+		result = store_operation_run(secondary, call, operation);
+		if (result != -ENOENT)
+			return result;
+		char what[160];
+		store_operation_describe(operation, what, sizeof what);
+		return crash_error_set(&call->error, -ENOENT,
+				       "%s: %s: not in any of its stores",
+				       store->node_path, what);
+	}
+	struct crash_error primary_error = call->error;
+	int secondary_result = store_operation_run(secondary, call, operation);
+	if (secondary_result >= 0) {
+		char what[160];
+		store_operation_describe(operation, what, sizeof what);
+		atomic_fetch_add(&store->counters.fallbacks, 1);
+		crash_log(CRASH_LOG_WARNING,
+			  "%s: %s: primary failed, read from %s instead: %s",
+			  store->node_path, what, secondary->node_path,
+			  primary_error.message);
+		return secondary_result;
+	}
+	if (secondary_result == -ENOENT) {
+		call->error = primary_error;
+		return result;
+	}
+	return secondary_result;
 }
 
 static int fallback_save_raw_crash(struct crash_store *store,

@@ -12,8 +12,11 @@
  *              secondary: one error line is logged, "fallbacks" is counted
  *              on this node, and the save succeeds if the secondary took
  *              it.  Both failing: -EIO listing both.
- *   reads      primary, then the secondary only if the primary does not
- *              have it (-ENOENT); other primary errors are returned.
+ *   reads      primary, then the secondary if the primary does not have
+ *              it (-ENOENT, as Socorro) or fails (unlike Socorro: what the
+ *              secondary took while the primary was down stays readable;
+ *              logged, counted in "fallbacks").  If the secondary lacks it
+ *              too, the primary's failure is returned, not -ENOENT.
  *   listings   days, radix directories and parts of both, without
  *              duplicates; the primary's entry wins (for parts: its size
  *              and mtime).

@@ -154,7 +154,7 @@ static void test_interrupted_primary_does_not_fall_over(void)
 	crash_store_close(f.fallback);
 }
 
-static void test_reads_fall_through_on_not_found_only(void)
+static void test_reads_fall_through_on_not_found_and_failure(void)
 {
 	struct fixture f;
 	REQUIRE(setup(&f));
@@ -177,12 +177,19 @@ static void test_reads_fall_through_on_not_found_only(void)
 	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_C), -ENOENT);
 	CHECK(test_contains(f.call.error.message, "not in any of its stores"));
 
-	/* A primary failure is not "not found": Socorro propagated it. */
+	/* The primary failing (down): what the secondary took stays
+	 * readable, and counts as a fallback... */
 	memory_store_fail(f.primary, STORE_OP_OPEN_PART, -1, -EIO, false);
 	text = test_read_part(f.fallback, &f.call, ID_B, &RAW_PART, &result);
+	CHECK_STR(text, "{\"in\": \"s\"}");
+	free(text);
+	CHECK_INT(atomic_load(&f.fallback->counters.fallbacks), 1);
+	/* ...but a crash the secondary lacks is not "not found": the
+	 * primary's failure is the answer (Socorro propagated it). */
+	text = test_read_part(f.fallback, &f.call, ID_C, &RAW_PART, &result);
 	CHECK(text == NULL);
 	CHECK_INT(result, -EIO);
-	CHECK_INT(memory_store_calls(f.secondary, STORE_OP_OPEN_PART), 1);
+	CHECK_INT(memory_store_calls(f.secondary, STORE_OP_OPEN_PART), 3);
 	crash_store_close(f.fallback);
 }
 
@@ -345,7 +352,7 @@ int main(int argc, char **argv)
 	test_secondary_never_adopts();
 	test_both_failing_lists_both();
 	test_interrupted_primary_does_not_fall_over();
-	test_reads_fall_through_on_not_found_only();
+	test_reads_fall_through_on_not_found_and_failure();
 	test_listings_merge_without_duplicates();
 	test_new_crashes_drain_the_secondary_first();
 	test_remove_from_both();
