@@ -125,6 +125,16 @@ int store_failures_report(const struct store_failures *failures,
 			       container->node_path, what, failures->list);
 }
 
+int container_no_member_can(const struct crash_store *container,
+			    struct crash_call *call, int code,
+			    const struct store_operation *operation)
+{
+	return crash_error_set(&call->error, code,
+			       "%s: no store in this %s can %s",
+			       container->node_path, container->ops->type_name,
+			       store_operation_name(operation->kind));
+}
+
 /* -- blobs several stores take ------------------------------------------ */
 
 bool store_operation_adoptable(const struct store_operation *operation)
@@ -257,12 +267,8 @@ int container_broadcast(struct crash_store *container,
 	}
 	unadoptable_operation_release(&copy);
 	if (tried == 0)
-		return crash_error_set(&call->error,
-				       save ? -EROFS : -ENOTSUP,
-				       "%s: no store in this %s can %s",
-				       container->node_path,
-				       container->ops->type_name,
-				       store_operation_name(operation->kind));
+		return container_no_member_can(
+			container, call, save ? -EROFS : -ENOTSUP, operation);
 	if (failures.count > 0) {
 		int code = -EIO;
 		if (!save && failures.common_code)
@@ -301,11 +307,8 @@ int container_first_found(struct crash_store *container,
 	}
 	store_operation_describe(operation, what, sizeof what);
 	if (tried == 0)
-		return crash_error_set(&call->error, -ENOTSUP,
-				       "%s: no store in this %s can %s",
-				       container->node_path,
-				       container->ops->type_name,
-				       store_operation_name(operation->kind));
+		return container_no_member_can(container, call, -ENOTSUP,
+					       operation);
 	if (tried == 1)
 		return -ENOENT; /* the member's own message says it */
 	return crash_error_set(&call->error, -ENOENT,

@@ -6,7 +6,10 @@
  *
  * Members are always called through the crash_store_* wrappers (via
  * store_operation_run), so every call is counted on the member's node.
- * Operations are passed as struct store_operation (forwarding_store.h).
+ * Operations are passed as struct store_operation (forwarding_store.h):
+ * each container is a dispatching store whose operation slots are the
+ * shared DISPATCHING_STORE_*_SLOTS, and its one dispatch function routes
+ * each kind of operation to its policy, mostly the functions below.
  *
  * Threads: the functions keep no state between calls; they are as
  * thread-safe as the members they call.
@@ -61,6 +64,13 @@ void store_failures_add(struct store_failures *failures,
 int store_failures_report(const struct store_failures *failures,
 			  const struct crash_store *container,
 			  struct crash_call *call, int code, const char *what);
+
+/* Sets call->error to "<container path>: no store in this <type> can
+ * <operation>" with code (-ENOTSUP, or -EROFS for a save) and returns
+ * code: the answer when no member has the operation's slot. */
+int container_no_member_can(const struct crash_store *container,
+			    struct crash_call *call, int code,
+			    const struct store_operation *operation);
 
 /* -- blobs several stores take ------------------------------------------ */
 

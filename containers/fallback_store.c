@@ -14,7 +14,7 @@
 enum { PRIMARY = 0, SECONDARY = 1 };
 
 struct fallback_store {
-	struct crash_store base; /* first */
+	struct dispatching_store dispatching; /* first: the base */
 	struct crash_store *members[2];
 };
 
@@ -28,7 +28,7 @@ static void fallback_close(struct crash_store *store)
 	struct fallback_store *self = fallback_from(store);
 	crash_store_close(self->members[PRIMARY]);
 	crash_store_close(self->members[SECONDARY]);
-	crash_store_base_release(&self->base);
+	crash_store_base_release(&self->dispatching.base);
 	free(self);
 }
 
@@ -65,13 +65,6 @@ static int save(struct crash_store *store, struct crash_call *call,
 	store_failures_add(&failures, secondary, &call->error);
 	return store_failures_report(&failures, store, call,
 				     result == -EINTR ? -EINTR : -EIO, what);
-}
-
-static int both(struct crash_store *store, struct crash_call *call,
-		const struct store_operation *operation)
-{
-	struct fallback_store *self = fallback_from(store);
-	return container_broadcast(store, self->members, 2, call, operation);
 }
 
 /*
@@ -124,169 +117,60 @@ static int primary_first(struct crash_store *store, struct crash_call *call,
 	return secondary_result;
 }
 
-static int fallback_save_raw_crash(struct crash_store *store,
-				   struct crash_call *call,
-				   const char *crash_id,
-				   const struct crash_blob *raw_crash,
-				   const struct crash_dump *dumps,
-				   size_t dump_count)
-{
-	struct store_operation op = { .kind = STORE_OP_SAVE_RAW_CRASH,
-				      .crash_id = crash_id,
-				      .blob = raw_crash,
-				      .dumps = dumps,
-				      .dump_count = dump_count };
-	return save(store, call, &op);
-}
-
-static int fallback_save_dump(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_dump *dump)
-{
-	struct store_operation op = { .kind = STORE_OP_SAVE_DUMP,
-				      .crash_id = crash_id,
-				      .dumps = dump,
-				      .dump_count = 1 };
-	return save(store, call, &op);
-}
-
-static int fallback_save_processed(struct crash_store *store,
-				   struct crash_call *call,
-				   const char *crash_id,
-				   const struct crash_blob *processed)
-{
-	struct store_operation op = { .kind = STORE_OP_SAVE_PROCESSED,
-				      .crash_id = crash_id,
-				      .blob = processed };
-	return save(store, call, &op);
-}
-
-/* Socorro removed from the primary only (and from the fallback only when
- * the primary did not have it); a crash saved in both, or saved in the
- * secondary while the primary was down and since copied back, then stayed
- * visible in the mount after rm -r.  crashfs removes it from both. */
-static int fallback_remove(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE,
-				      .crash_id = crash_id };
-	return both(store, call, &op);
-}
-
-static int fallback_remove_part(struct crash_store *store,
-				struct crash_call *call, const char *crash_id,
-				const struct crash_part *part)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE_PART,
-				      .crash_id = crash_id,
-				      .part = part };
-	return both(store, call, &op);
-}
-
-static int fallback_remove_radix_dir(struct crash_store *store,
-				     struct crash_call *call, const char *day,
-				     const char *prefix)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE_RADIX_DIR,
-				      .day = day,
-				      .prefix = prefix };
-	return both(store, call, &op);
-}
-
-static int fallback_set_part_mtime(struct crash_store *store,
-				   struct crash_call *call,
-				   const char *crash_id,
-				   const struct crash_part *part,
-				   const struct timespec *mtime)
-{
-	struct store_operation op = { .kind = STORE_OP_SET_PART_MTIME,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .mtime = mtime };
-	return both(store, call, &op);
-}
-
-static int fallback_stat_crash(struct crash_store *store,
-			       struct crash_call *call, const char *crash_id)
-{
-	struct store_operation op = { .kind = STORE_OP_STAT_CRASH,
-				      .crash_id = crash_id };
-	return primary_first(store, call, &op);
-}
-
-static int fallback_stat_part(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_part *part,
-			      struct crash_part_stat *stat)
-{
-	struct store_operation op = { .kind = STORE_OP_STAT_PART,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .stat = stat };
-	return primary_first(store, call, &op);
-}
-
-static int fallback_open_part(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_part *part,
-			      struct crash_part_stat *stat, int *fd_out)
-{
-	struct store_operation op = { .kind = STORE_OP_OPEN_PART,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .stat = stat,
-				      .fd_out = fd_out };
-	return primary_first(store, call, &op);
-}
-
-static int fallback_list_parts(struct crash_store *store,
-			       struct crash_call *call, const char *crash_id,
-			       crash_part_emit_fn emit, void *ctx)
-{
-	struct fallback_store *self = fallback_from(store);
-	return merged_list_parts(store, self->members, NULL, 2, call,
-				 crash_id, emit, ctx);
-}
-
-static int fallback_list_days(struct crash_store *store,
-			      struct crash_call *call, crash_name_emit_fn emit,
-			      void *ctx)
-{
-	struct fallback_store *self = fallback_from(store);
-	return merged_list_days(store, self->members, 2, call, emit, ctx);
-}
-
-static int fallback_list_radix(struct crash_store *store,
-			       struct crash_call *call, const char *day,
-			       const char *prefix, crash_radix_emit_fn emit,
-			       void *ctx)
-{
-	struct fallback_store *self = fallback_from(store);
-	return merged_list_radix(store, self->members, 2, call, day, prefix,
-				 emit, ctx);
-}
-
 /* Socorro: everything from the fallback's new_crashes, then the
- * primary's. */
-static int fallback_new_crashes(struct crash_store *store,
-				struct crash_call *call,
-				crash_name_emit_fn emit, void *ctx)
+ * primary's; a crash is acknowledged where it was found. */
+static int queue(struct crash_store *store, struct crash_call *call,
+		 const struct store_operation *operation)
 {
 	struct fallback_store *self = fallback_from(store);
 	struct crash_store *order[2] = { self->members[SECONDARY],
 					 self->members[PRIMARY] };
-	return container_new_crashes(store, order, 2, call, emit, ctx);
+	if (operation->kind == STORE_OP_NEW_CRASHES)
+		return container_new_crashes(store, order, 2, call,
+					     operation->emit_name,
+					     operation->emit_ctx);
+	return container_first_found(store, order, 2, call, operation);
 }
 
-static int fallback_ack_crash(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id)
+/*
+ * Removes go to both members.  Socorro removed from the primary only (and
+ * from the fallback only when the primary did not have it); a crash saved
+ * in both, or saved in the secondary while the primary was down and since
+ * copied back, then stayed visible in the mount after rm -r.  Listings
+ * show the union of both.
+ */
+static int fallback_dispatch(struct crash_store *store,
+			     struct crash_call *call,
+			     const struct store_operation *operation)
 {
 	struct fallback_store *self = fallback_from(store);
-	struct crash_store *order[2] = { self->members[SECONDARY],
-					 self->members[PRIMARY] };
-	struct store_operation op = { .kind = STORE_OP_ACK_CRASH,
-				      .crash_id = crash_id };
-	return container_first_found(store, order, 2, call, &op);
+	switch (operation->kind) {
+	case STORE_OP_SAVE_RAW_CRASH:
+	case STORE_OP_SAVE_DUMP:
+	case STORE_OP_SAVE_PROCESSED:
+		return save(store, call, operation);
+	case STORE_OP_REMOVE:
+	case STORE_OP_REMOVE_PART:
+	case STORE_OP_REMOVE_RADIX_DIR:
+	case STORE_OP_SET_PART_MTIME:
+		return container_broadcast(store, self->members, 2, call,
+					   operation);
+	case STORE_OP_STAT_CRASH:
+	case STORE_OP_STAT_PART:
+	case STORE_OP_OPEN_PART:
+		return primary_first(store, call, operation);
+	case STORE_OP_LIST_PARTS:
+	case STORE_OP_LIST_DAYS:
+	case STORE_OP_LIST_RADIX:
+		return merged_listing_run(store, self->members, NULL, 2, call,
+					  operation);
+	case STORE_OP_NEW_CRASHES:
+	case STORE_OP_ACK_CRASH:
+		return queue(store, call, operation);
+	case STORE_OP_COUNT:
+		break;
+	}
+	return store_operation_invalid(call, operation);
 }
 
 static void fallback_reconnect(struct crash_store *store)
@@ -318,21 +202,9 @@ const struct crash_store_ops fallback_store_ops = {
 	.type_name = "fallback",
 	.thread_model = CRASH_STORE_PARALLEL,
 	.close = fallback_close,
-	.save_raw_crash = fallback_save_raw_crash,
-	.save_dump = fallback_save_dump,
-	.save_processed = fallback_save_processed,
-	.remove = fallback_remove,
-	.remove_part = fallback_remove_part,
-	.remove_radix_dir = fallback_remove_radix_dir,
-	.set_part_mtime = fallback_set_part_mtime,
-	.stat_crash = fallback_stat_crash,
-	.stat_part = fallback_stat_part,
-	.open_part = fallback_open_part,
-	.list_parts = fallback_list_parts,
-	.list_days = fallback_list_days,
-	.list_radix = fallback_list_radix,
-	.new_crashes = fallback_new_crashes,
-	.ack_crash = fallback_ack_crash,
+	DISPATCHING_STORE_WRITE_SLOTS,
+	DISPATCHING_STORE_READ_SLOTS,
+	DISPATCHING_STORE_QUEUE_SLOTS,
 	.reconnect = fallback_reconnect,
 	.child_count = fallback_child_count,
 	.child = fallback_child,
@@ -345,8 +217,9 @@ int fallback_store_new(struct crash_store *primary,
 {
 	*out = NULL;
 	struct fallback_store *self = calloc(1, sizeof *self);
-	if (!self || crash_store_base_init(&self->base, &fallback_store_ops,
-					   node_path) < 0) {
+	if (!self || dispatching_store_init(&self->dispatching,
+					    &fallback_store_ops, node_path,
+					    fallback_dispatch) < 0) {
 		free(self);
 		crash_store_close(primary);
 		crash_store_close(secondary);
@@ -355,7 +228,7 @@ int fallback_store_new(struct crash_store *primary,
 	}
 	self->members[PRIMARY] = primary;
 	self->members[SECONDARY] = secondary;
-	*out = &self->base;
+	*out = &self->dispatching.base;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers/container_core.h"
 #include "containers/merged_listing.h"
 #include "storage/crash_part.h"
 #include "storage/executor/forwarding_store.h"
@@ -181,11 +182,8 @@ static int run_merge(struct crash_store *container,
 	if (merge->stop != 0)
 		return merge->stop;
 	if (tried == 0)
-		return crash_error_set(&call->error, -ENOTSUP,
-				       "%s: no store in this %s can %s",
-				       container->node_path,
-				       container->ops->type_name,
-				       store_operation_name(operation->kind));
+		return container_no_member_can(container, call, -ENOTSUP,
+					       operation);
 	if (found == 0 && operation->kind != STORE_OP_LIST_DAYS) {
 		char what[160];
 		store_operation_describe(operation, what, sizeof what);
@@ -238,4 +236,27 @@ int merged_list_parts(struct crash_store *container,
 					     .emit_ctx = &merge };
 	return run_merge(container, members, part_masks, count, call, &merge,
 			 &operation);
+}
+
+int merged_listing_run(struct crash_store *container,
+		       struct crash_store *const *members,
+		       const unsigned *part_masks, size_t count,
+		       struct crash_call *call,
+		       const struct store_operation *op)
+{
+	switch (op->kind) {
+	case STORE_OP_LIST_PARTS:
+		return merged_list_parts(container, members, part_masks, count,
+					 call, op->crash_id, op->emit_part,
+					 op->emit_ctx);
+	case STORE_OP_LIST_DAYS:
+		return merged_list_days(container, members, count, call,
+					op->emit_name, op->emit_ctx);
+	case STORE_OP_LIST_RADIX:
+		return merged_list_radix(container, members, count, call,
+					 op->day, op->prefix, op->emit_radix,
+					 op->emit_ctx);
+	default:
+		return store_operation_invalid(call, op);
+	}
 }

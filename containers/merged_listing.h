@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "storage/crash_store.h"
+#include "storage/executor/forwarding_store.h"
 
 /* A part mask: bit (1 << CRASH_PART_*) set for each part type a member
  * contributes to merged_list_parts. */
@@ -45,5 +46,14 @@ int merged_list_parts(struct crash_store *container,
 		      const unsigned *part_masks, size_t count,
 		      struct crash_call *call, const char *crash_id,
 		      crash_part_emit_fn emit, void *ctx);
+
+/* A listing operation (list_parts, list_days, list_radix) as the
+ * functions above, for a container's dispatch function; part_masks is
+ * used by list_parts only.  -EINVAL for any other operation. */
+int merged_listing_run(struct crash_store *container,
+		       struct crash_store *const *members,
+		       const unsigned *part_masks, size_t count,
+		       struct crash_call *call,
+		       const struct store_operation *operation);
 
 #endif

@@ -10,7 +10,7 @@
 #include "storage/store_config.h"
 
 struct poly_store {
-	struct crash_store base; /* first */
+	struct dispatching_store dispatching; /* first: the base */
 	struct crash_store **members;
 	size_t member_count;
 	size_t read_from;
@@ -25,144 +25,28 @@ static void poly_close(struct crash_store *store)
 {
 	struct poly_store *poly = poly_from(store);
 	container_close_members(poly->members, poly->member_count);
-	crash_store_base_release(&poly->base);
+	crash_store_base_release(&poly->dispatching.base);
 	free(poly);
 }
 
-static int to_all(struct crash_store *store, struct crash_call *call,
-		  const struct store_operation *operation)
+/*
+ * Writes go to every member (container_broadcast), reads to the read_from
+ * member alone.  Socorro's save_raw_and_processed on a poly called each
+ * member's save_raw_and_processed and let the first exception escape, so
+ * later members never got the crash; here the processed crash is gathered
+ * like every other save.  A poly is no queue: its queue slots are NULL, so
+ * new_crashes and ack_crash never get here.
+ */
+static int poly_dispatch(struct crash_store *store, struct crash_call *call,
+			 const struct store_operation *operation)
 {
 	struct poly_store *poly = poly_from(store);
-	return container_broadcast(store, poly->members, poly->member_count,
-				   call, operation);
-}
-
-static struct crash_store *reader(struct crash_store *store)
-{
-	struct poly_store *poly = poly_from(store);
-	return poly->members[poly->read_from];
-}
-
-static int poly_save_raw_crash(struct crash_store *store,
-			       struct crash_call *call, const char *crash_id,
-			       const struct crash_blob *raw_crash,
-			       const struct crash_dump *dumps,
-			       size_t dump_count)
-{
-	struct store_operation op = { .kind = STORE_OP_SAVE_RAW_CRASH,
-				      .crash_id = crash_id,
-				      .blob = raw_crash,
-				      .dumps = dumps,
-				      .dump_count = dump_count };
-	return to_all(store, call, &op);
-}
-
-static int poly_save_dump(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id, const struct crash_dump *dump)
-{
-	struct store_operation op = { .kind = STORE_OP_SAVE_DUMP,
-				      .crash_id = crash_id,
-				      .dumps = dump,
-				      .dump_count = 1 };
-	return to_all(store, call, &op);
-}
-
-/* Socorro's save_raw_and_processed on a poly called each member's
- * save_raw_and_processed and let the first exception escape, so later
- * members never got the crash; here the processed crash is gathered like
- * every other save. */
-static int poly_save_processed(struct crash_store *store,
-			       struct crash_call *call, const char *crash_id,
-			       const struct crash_blob *processed)
-{
-	struct store_operation op = { .kind = STORE_OP_SAVE_PROCESSED,
-				      .crash_id = crash_id,
-				      .blob = processed };
-	return to_all(store, call, &op);
-}
-
-static int poly_remove(struct crash_store *store, struct crash_call *call,
-		       const char *crash_id)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE,
-				      .crash_id = crash_id };
-	return to_all(store, call, &op);
-}
-
-static int poly_remove_part(struct crash_store *store,
-			    struct crash_call *call, const char *crash_id,
-			    const struct crash_part *part)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE_PART,
-				      .crash_id = crash_id,
-				      .part = part };
-	return to_all(store, call, &op);
-}
-
-static int poly_remove_radix_dir(struct crash_store *store,
-				 struct crash_call *call, const char *day,
-				 const char *prefix)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE_RADIX_DIR,
-				      .day = day,
-				      .prefix = prefix };
-	return to_all(store, call, &op);
-}
-
-static int poly_set_part_mtime(struct crash_store *store,
-			       struct crash_call *call, const char *crash_id,
-			       const struct crash_part *part,
-			       const struct timespec *mtime)
-{
-	struct store_operation op = { .kind = STORE_OP_SET_PART_MTIME,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .mtime = mtime };
-	return to_all(store, call, &op);
-}
-
-static int poly_stat_crash(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id)
-{
-	return crash_store_stat_crash(reader(store), call, crash_id);
-}
-
-static int poly_stat_part(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id, const struct crash_part *part,
-			  struct crash_part_stat *stat)
-{
-	return crash_store_stat_part(reader(store), call, crash_id, part,
-				     stat);
-}
-
-static int poly_open_part(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id, const struct crash_part *part,
-			  struct crash_part_stat *stat, int *fd_out)
-{
-	return crash_store_open_part(reader(store), call, crash_id, part, stat,
-				     fd_out);
-}
-
-static int poly_list_parts(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id, crash_part_emit_fn emit,
-			   void *ctx)
-{
-	return crash_store_list_parts(reader(store), call, crash_id, emit,
-				      ctx);
-}
-
-static int poly_list_days(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx)
-{
-	return crash_store_list_days(reader(store), call, emit, ctx);
-}
-
-static int poly_list_radix(struct crash_store *store, struct crash_call *call,
-			   const char *day, const char *prefix,
-			   crash_radix_emit_fn emit, void *ctx)
-{
-	return crash_store_list_radix(reader(store), call, day, prefix, emit,
-				      ctx);
+	if (store_operation_writes(operation->kind))
+		return container_broadcast(store, poly->members,
+					   poly->member_count, call,
+					   operation);
+	return store_operation_run(poly->members[poly->read_from], call,
+				   operation);
 }
 
 static void poly_reconnect(struct crash_store *store)
@@ -196,19 +80,8 @@ const struct crash_store_ops poly_store_ops = {
 	.type_name = "poly",
 	.thread_model = CRASH_STORE_PARALLEL,
 	.close = poly_close,
-	.save_raw_crash = poly_save_raw_crash,
-	.save_dump = poly_save_dump,
-	.save_processed = poly_save_processed,
-	.remove = poly_remove,
-	.remove_part = poly_remove_part,
-	.remove_radix_dir = poly_remove_radix_dir,
-	.set_part_mtime = poly_set_part_mtime,
-	.stat_crash = poly_stat_crash,
-	.stat_part = poly_stat_part,
-	.open_part = poly_open_part,
-	.list_parts = poly_list_parts,
-	.list_days = poly_list_days,
-	.list_radix = poly_list_radix,
+	DISPATCHING_STORE_WRITE_SLOTS,
+	DISPATCHING_STORE_READ_SLOTS,
 	.reconnect = poly_reconnect,
 	.child_count = poly_child_count,
 	.child = poly_child,
@@ -229,8 +102,8 @@ int poly_store_new(struct crash_store **members, size_t count,
 				       count ? count - 1 : 0);
 	}
 	struct poly_store *poly = calloc(1, sizeof *poly);
-	if (!poly || crash_store_base_init(&poly->base, &poly_store_ops,
-					   node_path) < 0) {
+	if (!poly || dispatching_store_init(&poly->dispatching, &poly_store_ops,
+					    node_path, poly_dispatch) < 0) {
 		free(poly);
 		container_close_members(members, count);
 		return crash_error_set(error, -ENOMEM, "%s: out of memory",
@@ -239,7 +112,7 @@ int poly_store_new(struct crash_store **members, size_t count,
 	poly->members = members;
 	poly->member_count = count;
 	poly->read_from = read_from;
-	*out = &poly->base;
+	*out = &poly->dispatching.base;
 	return 0;
 }
 

@@ -18,7 +18,7 @@
 enum { PRIMARY = 0, DEFERRED = 1, PROCESSED = 2 };
 
 struct primary_deferred_store {
-	struct crash_store base; /* first */
+	struct dispatching_store dispatching; /* first: the base */
 	struct crash_store *members[3]; /* PROCESSED: NULL unless _processed */
 	size_t member_count;            /* 2 or 3 */
 	struct predicate *predicate;
@@ -54,7 +54,7 @@ static void pd_close(struct crash_store *store)
 	for (size_t i = 0; i < self->member_count; i++)
 		crash_store_close(self->members[i]);
 	predicate_free(self->predicate);
-	crash_store_base_release(&self->base);
+	crash_store_base_release(&self->dispatching.base);
 	free(self);
 }
 
@@ -225,25 +225,23 @@ static void drop_stale_raw_crash(struct crash_store *store,
 
 /* -- saves -------------------------------------------------------------- */
 
-static int pd_save_raw_crash(struct crash_store *store,
-			     struct crash_call *call, const char *crash_id,
-			     const struct crash_blob *raw_crash,
-			     const struct crash_dump *dumps, size_t dump_count)
+static int save_raw_crash(struct crash_store *store, struct crash_call *call,
+			  const struct store_operation *operation)
 {
 	struct primary_deferred_store *self = from(store);
+	const char *crash_id = operation->crash_id;
 	const json_t *document = NULL;
 	json_t *owned = NULL;
 
-	int result = container_blob_document(store, raw_crash, call, &document,
-					     &owned);
+	int result = container_blob_document(store, operation->blob, call,
+					     &document, &owned);
 	if (result < 0)
 		return result;
 	bool defer = predicate_eval(self->predicate, document);
 	json_decref(owned);
 	struct crash_store *target = self->members[defer ? DEFERRED : PRIMARY];
 	struct crash_store *other = self->members[defer ? PRIMARY : DEFERRED];
-	result = crash_store_save_raw_crash(target, call, crash_id, raw_crash,
-					    dumps, dump_count);
+	result = store_operation_run(target, call, operation);
 	if (result < 0)
 		return result;
 	gather_parts(store, call, crash_id, target, other);
@@ -277,22 +275,23 @@ static int raw_crash_home(struct primary_deferred_store *self,
 	return 0;
 }
 
-static int pd_save_dump(struct crash_store *store, struct crash_call *call,
-			const char *crash_id, const struct crash_dump *dump)
+/* A dump goes where its raw crash is. */
+static int save_dump(struct crash_store *store, struct crash_call *call,
+		     const struct store_operation *operation)
 {
-	struct primary_deferred_store *self = from(store);
 	struct crash_store *target = NULL;
-	int result = raw_crash_home(self, call, crash_id, &target);
+	int result = raw_crash_home(from(store), call, operation->crash_id,
+				    &target);
 	if (result < 0)
 		return result;
-	return crash_store_save_dump(target, call, crash_id, dump);
+	return store_operation_run(target, call, operation);
 }
 
-static int pd_save_processed(struct crash_store *store,
-			     struct crash_call *call, const char *crash_id,
-			     const struct crash_blob *processed)
+static int save_processed(struct crash_store *store, struct crash_call *call,
+			  const struct store_operation *operation)
 {
 	struct primary_deferred_store *self = from(store);
+	const struct crash_blob *processed = operation->blob;
 	struct crash_store *target = self->members[PRIMARY];
 
 	if (has_processed_store(self))
@@ -300,18 +299,10 @@ static int pd_save_processed(struct crash_store *store,
 	else if (processed && processed->json &&
 		 predicate_eval(self->predicate, processed->json))
 		target = self->members[DEFERRED];
-	return crash_store_save_processed(target, call, crash_id, processed);
+	return store_operation_run(target, call, operation);
 }
 
 /* -- removes ------------------------------------------------------------ */
-
-static int to_all(struct crash_store *store, struct crash_call *call,
-		  const struct store_operation *operation)
-{
-	struct primary_deferred_store *self = from(store);
-	return container_broadcast(store, self->members, self->member_count,
-				   call, operation);
-}
 
 /* A part operation: the processed store for a processed part of a
  * primary_deferred_processed, else primary and deferred. */
@@ -323,45 +314,6 @@ static int to_part_home(struct crash_store *store, struct crash_call *call,
 		return store_operation_run(self->members[PROCESSED], call,
 					   operation);
 	return container_broadcast(store, self->members, 2, call, operation);
-}
-
-static int pd_remove(struct crash_store *store, struct crash_call *call,
-		     const char *crash_id)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE,
-				      .crash_id = crash_id };
-	return to_all(store, call, &op);
-}
-
-static int pd_remove_part(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id, const struct crash_part *part)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE_PART,
-				      .crash_id = crash_id,
-				      .part = part };
-	return to_part_home(store, call, &op);
-}
-
-static int pd_remove_radix_dir(struct crash_store *store,
-			       struct crash_call *call, const char *day,
-			       const char *prefix)
-{
-	struct store_operation op = { .kind = STORE_OP_REMOVE_RADIX_DIR,
-				      .day = day,
-				      .prefix = prefix };
-	return to_all(store, call, &op);
-}
-
-static int pd_set_part_mtime(struct crash_store *store,
-			     struct crash_call *call, const char *crash_id,
-			     const struct crash_part *part,
-			     const struct timespec *mtime)
-{
-	struct store_operation op = { .kind = STORE_OP_SET_PART_MTIME,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .mtime = mtime };
-	return to_part_home(store, call, &op);
 }
 
 /* -- reads -------------------------------------------------------------- */
@@ -377,87 +329,65 @@ static int read_part(struct crash_store *store, struct crash_call *call,
 				     operation);
 }
 
-static int pd_stat_crash(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id)
+/* Part masks for merged listings: the processed store of a
+ * primary_deferred_processed holds the processed crash alone, primary and
+ * deferred everything else.  NULL (all parts from every member) without a
+ * processed store. */
+static const unsigned *
+listing_part_masks(const struct primary_deferred_store *self)
 {
-	struct primary_deferred_store *self = from(store);
-	struct store_operation op = { .kind = STORE_OP_STAT_CRASH,
-				      .crash_id = crash_id };
-	return container_first_found(store, self->members, self->member_count,
-				     call, &op);
-}
-
-static int pd_stat_part(struct crash_store *store, struct crash_call *call,
-			const char *crash_id, const struct crash_part *part,
-			struct crash_part_stat *stat)
-{
-	struct store_operation op = { .kind = STORE_OP_STAT_PART,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .stat = stat };
-	return read_part(store, call, &op);
-}
-
-static int pd_open_part(struct crash_store *store, struct crash_call *call,
-			const char *crash_id, const struct crash_part *part,
-			struct crash_part_stat *stat, int *fd_out)
-{
-	struct store_operation op = { .kind = STORE_OP_OPEN_PART,
-				      .crash_id = crash_id,
-				      .part = part,
-				      .stat = stat,
-				      .fd_out = fd_out };
-	return read_part(store, call, &op);
-}
-
-static int pd_list_parts(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, crash_part_emit_fn emit,
-			 void *ctx)
-{
-	struct primary_deferred_store *self = from(store);
-	const unsigned raw_and_dumps = (1u << CRASH_PART_RAW_CRASH) |
-				       (1u << CRASH_PART_DUMP);
-	const unsigned processed_masks[3] = {
-		raw_and_dumps, raw_and_dumps, 1u << CRASH_PART_PROCESSED
+	enum { RAW_AND_DUMPS = (1u << CRASH_PART_RAW_CRASH) |
+			       (1u << CRASH_PART_DUMP) };
+	static const unsigned with_processed_store[3] = {
+		RAW_AND_DUMPS, RAW_AND_DUMPS, 1u << CRASH_PART_PROCESSED
 	};
-	return merged_list_parts(store, self->members,
-				 has_processed_store(self) ? processed_masks
-							   : NULL,
-				 self->member_count, call, crash_id, emit, ctx);
+	return has_processed_store(self) ? with_processed_store : NULL;
 }
 
-static int pd_list_days(struct crash_store *store, struct crash_call *call,
-			crash_name_emit_fn emit, void *ctx)
+/* -- dispatch, introspection ------------------------------------------- */
+
+static int pd_dispatch(struct crash_store *store, struct crash_call *call,
+		       const struct store_operation *operation)
 {
 	struct primary_deferred_store *self = from(store);
-	return merged_list_days(store, self->members, self->member_count, call,
-				emit, ctx);
-}
-
-static int pd_list_radix(struct crash_store *store, struct crash_call *call,
-			 const char *day, const char *prefix,
-			 crash_radix_emit_fn emit, void *ctx)
-{
-	struct primary_deferred_store *self = from(store);
-	return merged_list_radix(store, self->members, self->member_count,
-				 call, day, prefix, emit, ctx);
-}
-
-/* -- queue, introspection ---------------------------------------------- */
-
-/* Socorro: the primary only; deferred crashes are not processed. */
-static int pd_new_crashes(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx)
-{
-	return crash_store_new_crashes(from(store)->members[PRIMARY], call,
-				       emit, ctx);
-}
-
-static int pd_ack_crash(struct crash_store *store, struct crash_call *call,
-			const char *crash_id)
-{
-	return crash_store_ack_crash(from(store)->members[PRIMARY], call,
-				     crash_id);
+	switch (operation->kind) {
+	case STORE_OP_SAVE_RAW_CRASH:
+		return save_raw_crash(store, call, operation);
+	case STORE_OP_SAVE_DUMP:
+		return save_dump(store, call, operation);
+	case STORE_OP_SAVE_PROCESSED:
+		return save_processed(store, call, operation);
+	case STORE_OP_REMOVE:
+	case STORE_OP_REMOVE_RADIX_DIR:
+		return container_broadcast(store, self->members,
+					   self->member_count, call,
+					   operation);
+	case STORE_OP_REMOVE_PART:
+	case STORE_OP_SET_PART_MTIME:
+		return to_part_home(store, call, operation);
+	case STORE_OP_STAT_CRASH:
+		return container_first_found(store, self->members,
+					     self->member_count, call,
+					     operation);
+	case STORE_OP_STAT_PART:
+	case STORE_OP_OPEN_PART:
+		return read_part(store, call, operation);
+	case STORE_OP_LIST_PARTS:
+	case STORE_OP_LIST_DAYS:
+	case STORE_OP_LIST_RADIX:
+		return merged_listing_run(store, self->members,
+					  listing_part_masks(self),
+					  self->member_count, call, operation);
+	case STORE_OP_NEW_CRASHES:
+	case STORE_OP_ACK_CRASH:
+		/* Socorro: the primary only; deferred crashes are not
+		 * processed. */
+		return store_operation_run(self->members[PRIMARY], call,
+					   operation);
+	case STORE_OP_COUNT:
+		break;
+	}
+	return store_operation_invalid(call, operation);
 }
 
 static void pd_reconnect(struct crash_store *store)
@@ -488,21 +418,9 @@ static void pd_describe(struct crash_store *store, json_t *stats)
 #define PRIMARY_DEFERRED_SLOTS \
 	.thread_model = CRASH_STORE_PARALLEL, \
 	.close = pd_close, \
-	.save_raw_crash = pd_save_raw_crash, \
-	.save_dump = pd_save_dump, \
-	.save_processed = pd_save_processed, \
-	.remove = pd_remove, \
-	.remove_part = pd_remove_part, \
-	.remove_radix_dir = pd_remove_radix_dir, \
-	.set_part_mtime = pd_set_part_mtime, \
-	.stat_crash = pd_stat_crash, \
-	.stat_part = pd_stat_part, \
-	.open_part = pd_open_part, \
-	.list_parts = pd_list_parts, \
-	.list_days = pd_list_days, \
-	.list_radix = pd_list_radix, \
-	.new_crashes = pd_new_crashes, \
-	.ack_crash = pd_ack_crash, \
+	DISPATCHING_STORE_WRITE_SLOTS, \
+	DISPATCHING_STORE_READ_SLOTS, \
+	DISPATCHING_STORE_QUEUE_SLOTS, \
 	.reconnect = pd_reconnect, \
 	.child_count = pd_child_count, \
 	.child = pd_child, \
@@ -531,7 +449,8 @@ int primary_deferred_store_new(struct crash_store *primary,
 
 	*out = NULL;
 	struct primary_deferred_store *self = calloc(1, sizeof *self);
-	if (!self || crash_store_base_init(&self->base, ops, node_path) < 0) {
+	if (!self || dispatching_store_init(&self->dispatching, ops, node_path,
+					    pd_dispatch) < 0) {
 		free(self);
 		crash_store_close(primary);
 		crash_store_close(deferred);
@@ -545,7 +464,7 @@ int primary_deferred_store_new(struct crash_store *primary,
 	self->members[PROCESSED] = processed;
 	self->member_count = processed ? 3 : 2;
 	self->predicate = predicate;
-	*out = &self->base;
+	*out = &self->dispatching.base;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * forwarding_store.c - store calls as data, and the slots of a wrapper.
+ * forwarding_store.c - store calls as data, the slots that make them, and
+ * the wrapper over one child.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -144,6 +145,12 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_COUNT:
 		break;
 	}
+	return store_operation_invalid(call, op);
+}
+
+int store_operation_invalid(struct crash_call *call,
+			    const struct store_operation *op)
+{
 	return crash_error_set(&call->error, -EINVAL,
 			       "invalid store operation %d", (int)op->kind);
 }
@@ -196,165 +203,201 @@ void forwarding_store_ops_init(struct crash_store_ops *ops,
 #undef KEEP_IF_CHILD_HAS
 }
 
-static int forward(struct crash_store *store, struct crash_call *call,
-		   const struct store_operation *op)
+int dispatching_store_init(struct dispatching_store *store,
+			   const struct crash_store_ops *ops,
+			   const char *node_path, store_dispatch_fn dispatch)
 {
-	struct forwarding_store *self = (struct forwarding_store *)store;
-	return self->forward(self, call, op);
+	int result = crash_store_base_init(&store->base, ops, node_path);
+	if (result < 0)
+		return result;
+	store->dispatch = dispatch;
+	return 0;
 }
 
-int forwarding_save_raw_crash(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_blob *raw_crash,
-			      const struct crash_dump *dumps,
-			      size_t dump_count)
+/* Every slot ends here: the store's policy is in its dispatch function. */
+static int dispatch_operation(struct crash_store *store,
+			      struct crash_call *call,
+			      const struct store_operation *op)
+{
+	struct dispatching_store *self = (struct dispatching_store *)store;
+	return self->dispatch(store, call, op);
+}
+
+int dispatching_save_raw_crash(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_blob *raw_crash,
+			       const struct crash_dump *dumps,
+			       size_t dump_count)
 {
 	struct store_operation op = { .kind = STORE_OP_SAVE_RAW_CRASH,
 				      .crash_id = crash_id,
 				      .blob = raw_crash,
 				      .dumps = dumps,
 				      .dump_count = dump_count };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_save_dump(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, const struct crash_dump *dump)
+int dispatching_save_dump(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_dump *dump)
 {
 	struct store_operation op = { .kind = STORE_OP_SAVE_DUMP,
 				      .crash_id = crash_id,
 				      .dumps = dump,
 				      .dump_count = 1 };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_save_processed(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_blob *processed)
+int dispatching_save_processed(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_blob *processed)
 {
 	struct store_operation op = { .kind = STORE_OP_SAVE_PROCESSED,
 				      .crash_id = crash_id,
 				      .blob = processed };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_remove(struct crash_store *store, struct crash_call *call,
-		      const char *crash_id)
+int dispatching_remove(struct crash_store *store, struct crash_call *call,
+		       const char *crash_id)
 {
 	struct store_operation op = { .kind = STORE_OP_REMOVE,
 				      .crash_id = crash_id };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_remove_part(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id,
-			   const struct crash_part *part)
+int dispatching_remove_part(struct crash_store *store,
+			    struct crash_call *call, const char *crash_id,
+			    const struct crash_part *part)
 {
 	struct store_operation op = { .kind = STORE_OP_REMOVE_PART,
 				      .crash_id = crash_id,
 				      .part = part };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_remove_radix_dir(struct crash_store *store,
-				struct crash_call *call, const char *day,
-				const char *prefix)
+int dispatching_remove_radix_dir(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix)
 {
 	struct store_operation op = { .kind = STORE_OP_REMOVE_RADIX_DIR,
 				      .day = day,
 				      .prefix = prefix };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_set_part_mtime(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_part *part,
-			      const struct timespec *mtime)
+int dispatching_set_part_mtime(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_part *part,
+			       const struct timespec *mtime)
 {
 	struct store_operation op = { .kind = STORE_OP_SET_PART_MTIME,
 				      .crash_id = crash_id,
 				      .part = part,
 				      .mtime = mtime };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_stat_crash(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id)
+int dispatching_stat_crash(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id)
 {
 	struct store_operation op = { .kind = STORE_OP_STAT_CRASH,
 				      .crash_id = crash_id };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_stat_part(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, const struct crash_part *part,
-			 struct crash_part_stat *stat)
+int dispatching_stat_part(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_part *part,
+			  struct crash_part_stat *stat)
 {
 	struct store_operation op = { .kind = STORE_OP_STAT_PART,
 				      .crash_id = crash_id,
 				      .part = part,
 				      .stat = stat };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_open_part(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, const struct crash_part *part,
-			 struct crash_part_stat *stat, int *fd_out)
+int dispatching_open_part(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_part *part,
+			  struct crash_part_stat *stat, int *fd_out)
 {
 	struct store_operation op = { .kind = STORE_OP_OPEN_PART,
 				      .crash_id = crash_id,
 				      .part = part,
 				      .stat = stat,
 				      .fd_out = fd_out };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_list_parts(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id, crash_part_emit_fn emit,
-			  void *ctx)
+int dispatching_list_parts(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id, crash_part_emit_fn emit,
+			   void *ctx)
 {
 	struct store_operation op = { .kind = STORE_OP_LIST_PARTS,
 				      .crash_id = crash_id,
 				      .emit_part = emit,
 				      .emit_ctx = ctx };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_list_days(struct crash_store *store, struct crash_call *call,
-			 crash_name_emit_fn emit, void *ctx)
+int dispatching_list_days(struct crash_store *store, struct crash_call *call,
+			  crash_name_emit_fn emit, void *ctx)
 {
 	struct store_operation op = { .kind = STORE_OP_LIST_DAYS,
 				      .emit_name = emit,
 				      .emit_ctx = ctx };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_list_radix(struct crash_store *store, struct crash_call *call,
-			  const char *day, const char *prefix,
-			  crash_radix_emit_fn emit, void *ctx)
+int dispatching_list_radix(struct crash_store *store, struct crash_call *call,
+			   const char *day, const char *prefix,
+			   crash_radix_emit_fn emit, void *ctx)
 {
 	struct store_operation op = { .kind = STORE_OP_LIST_RADIX,
 				      .day = day,
 				      .prefix = prefix,
 				      .emit_radix = emit,
 				      .emit_ctx = ctx };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_new_crashes(struct crash_store *store, struct crash_call *call,
-			   crash_name_emit_fn emit, void *ctx)
+int dispatching_new_crashes(struct crash_store *store, struct crash_call *call,
+			    crash_name_emit_fn emit, void *ctx)
 {
 	struct store_operation op = { .kind = STORE_OP_NEW_CRASHES,
 				      .emit_name = emit,
 				      .emit_ctx = ctx };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
 }
 
-int forwarding_ack_crash(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id)
+int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id)
 {
 	struct store_operation op = { .kind = STORE_OP_ACK_CRASH,
 				      .crash_id = crash_id };
-	return forward(store, call, &op);
+	return dispatch_operation(store, call, &op);
+}
+
+/* A forwarding store's dispatch: the wrapper's forward function. */
+static int forward_to_wrapper(struct crash_store *store,
+			      struct crash_call *call,
+			      const struct store_operation *op)
+{
+	struct forwarding_store *self = (struct forwarding_store *)store;
+	return self->forward(self, call, op);
+}
+
+int forwarding_store_init(struct forwarding_store *store,
+			  const struct crash_store_ops *ops,
+			  const char *node_path, struct crash_store *child,
+			  forwarding_fn forward)
+{
+	int result = dispatching_store_init(&store->dispatching, ops,
+					    node_path, forward_to_wrapper);
+	if (result < 0)
+		return result;
+	store->child = child;
+	store->forward = forward;
+	return 0;
 }
 
 void forwarding_reconnect(struct crash_store *store)

@@ -1,28 +1,41 @@
 /*
- * forwarding_store.h - a store that wraps one child and sees every call as
- * data, the shape of the retry store and the faulty store (as nbdkit's
- * filters sit over a plugin).
+ * forwarding_store.h - store calls as data: the operation slots every
+ * container and wrapper shares, and the store that wraps one child (the
+ * shape of the retry store and the faulty store, as nbdkit's filters sit
+ * over a plugin).
  *
- * A wrapper embeds struct forwarding_store first, sets forward, and builds
- * its ops table with forwarding_store_ops_init from a template holding
- * FORWARDING_STORE_SLOTS plus its own type_name, close and describe.  Each
- * slot packs its arguments into a struct store_operation and calls
- * forward; forward decides what to do and normally ends in
- * store_operation_run(child, ...), which calls the child through the
- * crash_store_* wrappers.
+ * A dispatching store embeds struct dispatching_store first and takes its
+ * operation slots from DISPATCHING_STORE_WRITE_SLOTS, _READ_SLOTS and
+ * _QUEUE_SLOTS: only the groups it serves, so crash_store_can() still
+ * tells what it can do (a poly is no queue), and its dispatch function
+ * only ever sees those kinds.  Each slot packs its arguments into a struct
+ * store_operation and calls the store's dispatch function, so a store
+ * writes its policy once per kind of operation instead of once per slot.
+ * Its type_name, close, reconnect, child_count, child and describe it
+ * writes itself.  dispatch is set by dispatching_store_init and not
+ * touched afterwards.
  *
- * The ops table is per instance: a slot the child lacks is NULL in the
- * wrapper too, so crash_store_can() answers for the wrapped store as it
- * would for the child (a poly skips a queue member that cannot remove,
- * retry-wrapped or not).  Since store->ops is then not the template, a
- * wrapper's checked downcast compares ops->close instead.
+ * A forwarding store is a dispatching store over one child.  A wrapper
+ * embeds struct forwarding_store first, builds its ops table with
+ * forwarding_store_ops_init from a template holding FORWARDING_STORE_SLOTS
+ * plus its own type_name, close and describe, and calls
+ * forwarding_store_init with its forward function; forward decides what
+ * to do and normally ends in store_operation_run(child, ...), which calls
+ * the child through the crash_store_* wrappers.
+ *
+ * A forwarding store's ops table is per instance: a slot the child lacks
+ * is NULL in the wrapper too, so crash_store_can() answers for the wrapped
+ * store as it would for the child (a poly skips a queue member that cannot
+ * remove, retry-wrapped or not).  Since store->ops is then not the
+ * template, a wrapper's checked downcast compares ops->close instead.
  *
  * The operation names ("save_raw_crash", ...) are the ones the JSON
  * configuration and the logs use.
  *
- * Threads: the slots keep no state; a wrapper is as thread-safe as its
- * forward function.  A struct store_operation lives on the caller's stack
- * for one call.
+ * Threads: the slots keep no state; dispatch, child and forward are set
+ * once before the store is handed out and only read afterwards, so a
+ * store is as thread-safe as its dispatch (or forward) function.  A struct
+ * store_operation lives on the caller's stack for one call.
  */
 #ifndef CRASHFS_STORAGE_EXECUTOR_FORWARDING_STORE_H
 #define CRASHFS_STORAGE_EXECUTOR_FORWARDING_STORE_H
@@ -91,86 +104,131 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 void store_operation_describe(const struct store_operation *operation,
 			      char *out, size_t out_size);
 
+/* Sets call->error for an operation a dispatch function does not know
+ * (an invalid kind) and returns -EINVAL. */
+int store_operation_invalid(struct crash_call *call,
+			    const struct store_operation *operation);
+
+/* -- dispatching stores -------------------------------------------------- */
+
+/* Carries out one operation on store (the store the slot was called on). */
+typedef int (*store_dispatch_fn)(struct crash_store *store,
+				 struct crash_call *call,
+				 const struct store_operation *operation);
+
+struct dispatching_store {
+	struct crash_store base; /* first */
+	store_dispatch_fn dispatch;
+};
+
+/* crash_store_base_init, and sets dispatch.  Release with
+ * crash_store_base_release(&store->base). */
+int dispatching_store_init(struct dispatching_store *store,
+			   const struct crash_store_ops *ops,
+			   const char *node_path, store_dispatch_fn dispatch);
+
+/* The operation slots; a store using them must begin with struct
+ * dispatching_store. */
+int dispatching_save_raw_crash(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_blob *raw_crash,
+			       const struct crash_dump *dumps,
+			       size_t dump_count);
+int dispatching_save_dump(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_dump *dump);
+int dispatching_save_processed(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_blob *processed);
+int dispatching_remove(struct crash_store *store, struct crash_call *call,
+		       const char *crash_id);
+int dispatching_remove_part(struct crash_store *store,
+			    struct crash_call *call, const char *crash_id,
+			    const struct crash_part *part);
+int dispatching_remove_radix_dir(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix);
+int dispatching_set_part_mtime(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_part *part,
+			       const struct timespec *mtime);
+int dispatching_stat_crash(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id);
+int dispatching_stat_part(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_part *part,
+			  struct crash_part_stat *stat);
+int dispatching_open_part(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id, const struct crash_part *part,
+			  struct crash_part_stat *stat, int *fd_out);
+int dispatching_list_parts(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id, crash_part_emit_fn emit,
+			   void *ctx);
+int dispatching_list_days(struct crash_store *store, struct crash_call *call,
+			  crash_name_emit_fn emit, void *ctx);
+int dispatching_list_radix(struct crash_store *store, struct crash_call *call,
+			   const char *day, const char *prefix,
+			   crash_radix_emit_fn emit, void *ctx);
+int dispatching_new_crashes(struct crash_store *store, struct crash_call *call,
+			    crash_name_emit_fn emit, void *ctx);
+int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
+			  const char *crash_id);
+
+/* The slots by group, for a struct crash_store_ops initialiser. */
+#define DISPATCHING_STORE_WRITE_SLOTS \
+	.save_raw_crash = dispatching_save_raw_crash, \
+	.save_dump = dispatching_save_dump, \
+	.save_processed = dispatching_save_processed, \
+	.remove = dispatching_remove, \
+	.remove_part = dispatching_remove_part, \
+	.remove_radix_dir = dispatching_remove_radix_dir, \
+	.set_part_mtime = dispatching_set_part_mtime
+
+#define DISPATCHING_STORE_READ_SLOTS \
+	.stat_crash = dispatching_stat_crash, \
+	.stat_part = dispatching_stat_part, \
+	.open_part = dispatching_open_part, \
+	.list_parts = dispatching_list_parts, \
+	.list_days = dispatching_list_days, \
+	.list_radix = dispatching_list_radix
+
+#define DISPATCHING_STORE_QUEUE_SLOTS \
+	.new_crashes = dispatching_new_crashes, \
+	.ack_crash = dispatching_ack_crash
+
+/* -- forwarding stores --------------------------------------------------- */
+
 struct forwarding_store;
 typedef int (*forwarding_fn)(struct forwarding_store *store,
 			     struct crash_call *call,
 			     const struct store_operation *operation);
 
 struct forwarding_store {
-	struct crash_store base;
+	struct dispatching_store dispatching; /* first: the base */
 	struct crash_store *child;
 	forwarding_fn forward;
 };
-
-/* The shared slots; a store using them must begin with struct
- * forwarding_store.  reconnect is passed on to the child. */
-int forwarding_save_raw_crash(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_blob *raw_crash,
-			      const struct crash_dump *dumps,
-			      size_t dump_count);
-int forwarding_save_dump(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, const struct crash_dump *dump);
-int forwarding_save_processed(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_blob *processed);
-int forwarding_remove(struct crash_store *store, struct crash_call *call,
-		      const char *crash_id);
-int forwarding_remove_part(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id,
-			   const struct crash_part *part);
-int forwarding_remove_radix_dir(struct crash_store *store,
-				struct crash_call *call, const char *day,
-				const char *prefix);
-int forwarding_set_part_mtime(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_part *part,
-			      const struct timespec *mtime);
-int forwarding_stat_crash(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id);
-int forwarding_stat_part(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, const struct crash_part *part,
-			 struct crash_part_stat *stat);
-int forwarding_open_part(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id, const struct crash_part *part,
-			 struct crash_part_stat *stat, int *fd_out);
-int forwarding_list_parts(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id, crash_part_emit_fn emit,
-			  void *ctx);
-int forwarding_list_days(struct crash_store *store, struct crash_call *call,
-			 crash_name_emit_fn emit, void *ctx);
-int forwarding_list_radix(struct crash_store *store, struct crash_call *call,
-			  const char *day, const char *prefix,
-			  crash_radix_emit_fn emit, void *ctx);
-int forwarding_new_crashes(struct crash_store *store, struct crash_call *call,
-			   crash_name_emit_fn emit, void *ctx);
-int forwarding_ack_crash(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id);
-void forwarding_reconnect(struct crash_store *store);
-size_t forwarding_child_count(struct crash_store *store);
-struct crash_store *forwarding_child(struct crash_store *store, size_t index);
 
 /* Fills ops from template and clears the slots child lacks. */
 void forwarding_store_ops_init(struct crash_store_ops *ops,
 			       const struct crash_store_ops *template_ops,
 			       const struct crash_store *child);
 
+/* dispatching_store_init with ops (from forwarding_store_ops_init), then
+ * child and forward.  On failure nothing is kept: the caller still owns
+ * child.  Release with crash_store_base_release(&store->dispatching.base). */
+int forwarding_store_init(struct forwarding_store *store,
+			  const struct crash_store_ops *ops,
+			  const char *node_path, struct crash_store *child,
+			  forwarding_fn forward);
+
+/* The slots beyond the operations; reconnect is passed on to the child. */
+void forwarding_reconnect(struct crash_store *store);
+size_t forwarding_child_count(struct crash_store *store);
+struct crash_store *forwarding_child(struct crash_store *store, size_t index);
+
 #define FORWARDING_STORE_SLOTS \
-	.save_raw_crash = forwarding_save_raw_crash, \
-	.save_dump = forwarding_save_dump, \
-	.save_processed = forwarding_save_processed, \
-	.remove = forwarding_remove, \
-	.remove_part = forwarding_remove_part, \
-	.remove_radix_dir = forwarding_remove_radix_dir, \
-	.set_part_mtime = forwarding_set_part_mtime, \
-	.stat_crash = forwarding_stat_crash, \
-	.stat_part = forwarding_stat_part, \
-	.open_part = forwarding_open_part, \
-	.list_parts = forwarding_list_parts, \
-	.list_days = forwarding_list_days, \
-	.list_radix = forwarding_list_radix, \
-	.new_crashes = forwarding_new_crashes, \
-	.ack_crash = forwarding_ack_crash, \
+	DISPATCHING_STORE_WRITE_SLOTS, \
+	DISPATCHING_STORE_READ_SLOTS, \
+	DISPATCHING_STORE_QUEUE_SLOTS, \
 	.reconnect = forwarding_reconnect, \
 	.child_count = forwarding_child_count, \
 	.child = forwarding_child

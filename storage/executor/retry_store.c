@@ -45,7 +45,7 @@ static void retry_close(struct crash_store *store)
 {
 	struct retry_store *self = retry_store_from(store);
 	crash_store_close(self->forwarding.child);
-	crash_store_base_release(&self->forwarding.base);
+	crash_store_base_release(&self->forwarding.dispatching.base);
 	free(self);
 }
 
@@ -131,13 +131,13 @@ static int retry_forward(struct forwarding_store *forwarding,
 	}
 	store_operation_describe(operation, what, sizeof what);
 	struct transaction transaction = {
-		.node_path = forwarding->base.node_path,
+		.node_path = forwarding->dispatching.base.node_path,
 		.what = what,
 		.attempt = run_attempt,
 		.reconnect = reconnect_child,
 		.may_retry = nothing_emitted,
 		.arg = &attempt,
-		.counters = { &forwarding->base.counters,
+		.counters = { &forwarding->dispatching.base.counters,
 			      &forwarding->child->counters },
 	};
 	return transaction_executor_run(&self->executor, call, &transaction);
@@ -156,18 +156,16 @@ int retry_store_new(struct crash_store *child,
 				       node_path);
 	}
 	forwarding_store_ops_init(&self->ops, &retry_store_template, child);
-	int result = crash_store_base_init(&self->forwarding.base, &self->ops,
-					   node_path);
+	int result = forwarding_store_init(&self->forwarding, &self->ops,
+					   node_path, child, retry_forward);
 	if (result < 0) {
 		free(self);
 		crash_store_close(child);
 		return crash_error_set(error, result, "%s: out of memory",
 				       node_path);
 	}
-	self->forwarding.child = child;
-	self->forwarding.forward = retry_forward;
 	self->executor = *executor;
-	*out = &self->forwarding.base;
+	*out = &self->forwarding.dispatching.base;
 	return 0;
 }
 

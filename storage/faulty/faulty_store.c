@@ -128,7 +128,7 @@ static void faulty_close(struct crash_store *store)
 	struct faulty_store *self = faulty_store_from(store);
 	crash_store_close(self->forwarding.child);
 	free_faults(self->faults, self->fault_count);
-	crash_store_base_release(&self->forwarding.base);
+	crash_store_base_release(&self->forwarding.dispatching.base);
 	free(self);
 }
 
@@ -181,6 +181,7 @@ static int inject(struct faulty_store *self, struct crash_call *call,
 		  const struct fault *fault,
 		  const struct store_operation *operation)
 {
+	const char *node_path = self->forwarding.dispatching.base.node_path;
 	char what[128], why[64];
 	const char *name = errno_name(-fault->code);
 	char number[24];
@@ -201,11 +202,10 @@ static int inject(struct faulty_store *self, struct crash_call *call,
 		return crash_error_set_operational(
 			&call->error, fault->code,
 			"%s: injected fault: %s fails with %s (%s)",
-			self->forwarding.base.node_path, what, name, why);
+			node_path, what, name, why);
 	return crash_error_set(&call->error, fault->code,
 			       "%s: injected fault: %s fails with %s (%s)",
-			       self->forwarding.base.node_path, what, name,
-			       why);
+			       node_path, what, name, why);
 }
 
 static int faulty_forward(struct forwarding_store *forwarding,
@@ -439,8 +439,8 @@ int faulty_store_new(struct crash_store *child, const json_t *faults,
 		return result;
 	}
 	forwarding_store_ops_init(&self->ops, &faulty_store_template, child);
-	result = crash_store_base_init(&self->forwarding.base, &self->ops,
-				       node_path);
+	result = forwarding_store_init(&self->forwarding, &self->ops, node_path,
+				       child, faulty_forward);
 	if (result < 0) {
 		free_faults(self->faults, self->fault_count);
 		free(self);
@@ -448,9 +448,7 @@ int faulty_store_new(struct crash_store *child, const json_t *faults,
 		return crash_error_set(error, result, "%s: out of memory",
 				       node_path);
 	}
-	self->forwarding.child = child;
-	self->forwarding.forward = faulty_forward;
-	*out = &self->forwarding.base;
+	*out = &self->forwarding.dispatching.base;
 	return 0;
 }
 
