@@ -1,12 +1,11 @@
 /*
- * crashfs_files.c - files of the mount: reading stored parts, staging
- * writes, committing them, and the attribute and name operations.
+ * crashfs_files.c - open files of the mount: read, write, flush, fsync,
+ * release, truncate, and the attribute and name operations.
  *
- * Writes: create/open-for-write stage a spool file; the data is committed
- * to the store on flush (close) and fsync of a part file, or when a
- * temporary file is renamed onto a part name.  Commit = validate (JSON,
- * gzip of JSON) then one store call with the spool file; a failure stores
- * nothing new and the store keeps what it had.
+ * Writes: create/open-for-write (crashfs_open.c) stage a spool file; the
+ * data is committed to the store (crashfs_commit.c) on flush (close) and
+ * fsync of a part file, or when a temporary file is renamed onto a part
+ * name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,537 +17,7 @@
 #include <unistd.h>
 
 #include "fusefs/crashfs_internal.h"
-#include "fusefs/part_check.h"
 #include "storage/crash_log.h"
-
-/* --- commit ----------------------------------------------------------- */
-
-/* Stores a staged file as the part named by target (file->lock held).
- * Validation failures are final (dirty cleared: the close reported them);
- * a store failure leaves the file dirty so a later fsync or close tries
- * again. */
-static int commit(struct crashfs *fs, struct staged_file *file,
-		  const struct view_path *target, const char *path,
-		  bool adoptable, bool final)
-{
-	char message[CRASH_ERROR_MESSAGE_MAX];
-	json_t *json = NULL;
-	int result = 0;
-
-	if (file->write_error) {
-		/* The writer was told; a file missing bytes is no crash. */
-		file->dirty = false;
-		COUNT(fs, commit_errors);
-		return crashfs_report(fs, file->write_error, "commit", path,
-				      "a write to it failed; nothing stored");
-	}
-	switch (target->part.type) {
-	case CRASH_PART_RAW_CRASH:
-		result = part_check_raw_crash(file->fd, file->size,
-					      fs->settings.json_max, &json,
-					      message, sizeof message);
-		break;
-	case CRASH_PART_PROCESSED:
-		result = part_check_processed(file->fd, file->size,
-					      fs->settings.json_max, &json,
-					      message, sizeof message);
-		break;
-	case CRASH_PART_DUMP:
-		break;
-	}
-	if (result < 0 && !final && !file->written) {
-		/* Nothing written yet: a shell's `cmd > <id>.json` opens,
-		 * dup2()s and closes the new file before cmd writes a byte.
-		 * That close gets the error (the shell ignores it) and the
-		 * file stays dirty for the writes to come; the last close
-		 * reports it if nothing comes. */
-		crash_log(CRASH_LOG_DEBUG, "commit %s: %s; nothing written yet",
-			  path, message);
-		return result;
-	}
-	if (result < 0) {
-		file->dirty = false;
-		COUNT(fs, commit_errors);
-		return crashfs_report(fs, result, "commit", path,
-				      "%s; nothing stored", message);
-	}
-
-	struct crash_blob blob = {
-		.fd = file->fd,
-		.size = file->size,
-		.mtime = file->mtime,
-		.path = file->spool_path,
-		.adoptable = adoptable,
-		.json = json,
-	};
-	struct crash_call call;
-	crashfs_call_begin(&call);
-	switch (target->part.type) {
-	case CRASH_PART_RAW_CRASH:
-		result = crash_store_save_raw_crash(
-			fs->store, &call, target->crash_id, &blob, NULL, 0);
-		break;
-	case CRASH_PART_DUMP: {
-		struct crash_dump dump = {
-			.dump_name = target->part.dump_name,
-			.blob = blob,
-		};
-		result = crash_store_save_dump(fs->store, &call,
-					       target->crash_id, &dump);
-		break;
-	}
-	case CRASH_PART_PROCESSED:
-		result = crash_store_save_processed(fs->store, &call,
-						    target->crash_id, &blob);
-		break;
-	}
-	json_decref(json);
-	if (result < 0) {
-		COUNT(fs, commit_errors);
-		file->commit_failed = true;
-		/* Whether the store linked it or not, the inode stays ours
-		 * only if it was not offered. */
-		if (adoptable)
-			file->adopted = true;
-		return crashfs_report_store(fs, result, "commit", path, &call);
-	}
-	file->dirty = false;
-	file->commit_failed = false;
-	file->stored = true;
-	if (adoptable)
-		file->adopted = true;
-	COUNT(fs, commits);
-	COUNT_BYTES(fs, bytes_committed, file->size);
-	crash_log(CRASH_LOG_DEBUG, "commit %s: %lld bytes", path,
-		  (long long)file->size);
-	crashfs_crash_landed(fs, target->crash_id);
-	crashfs_invalidate_part(fs, target->crash_id, &target->part, path);
-	return 0;
-}
-
-/* file->lock held: a dirty part file is committed under its own name.
- * final: the last chance (release, truncate by path), errors are logged. */
-static int commit_if_dirty(struct crashfs *fs, struct staged_file *file,
-			   bool adoptable, bool final)
-{
-	if (!file->dirty || file->unlinked || file->view.kind != VIEW_PART_FILE)
-		return 0;
-	/* An empty dump nobody wrote to yet (see commit()): it is stored at
-	 * the last close, not at the shell's early dup2() close. */
-	if (!final && !file->written && file->view.part.type == CRASH_PART_DUMP)
-		return 0;
-	return commit(fs, file, &file->view, file->path, adoptable, final);
-}
-
-static bool store_can_save(struct crashfs *fs, const struct crash_part *part)
-{
-	switch (part->type) {
-	case CRASH_PART_RAW_CRASH:
-		return crash_store_can(fs->store, save_raw_crash);
-	case CRASH_PART_DUMP:
-		return crash_store_can(fs->store, save_dump);
-	case CRASH_PART_PROCESSED:
-		return crash_store_can(fs->store, save_processed);
-	}
-	return false;
-}
-
-/* Opens a staged file for a handle (file->lock not held). */
-static int open_staged(struct crashfs *fs, struct staged_file *file,
-		       struct fuse_file_info *fi, const char *path)
-{
-	struct handle *handle;
-	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-	int result = crashfs_new_handle(HANDLE_STAGED, &handle);
-	if (result < 0) {
-		staging_put(file);
-		return result;
-	}
-	pthread_mutex_lock(&file->lock);
-	if (file->unlinked) {
-		/* Its last handle closed (or it was unlinked) between our
-		 * lookup and now: look again. */
-		result = -EAGAIN;
-	} else {
-		if (fi->flags & O_TRUNC && file->size > 0)
-			result = staged_file_truncate(file, 0);
-		if (result == 0)
-			file->open_count++;
-	}
-	pthread_mutex_unlock(&file->lock);
-	if (result < 0) {
-		crashfs_free_handle(fs, handle);
-		staging_put(file);
-		return result == -EAGAIN
-			       ? result
-			       : crashfs_report(fs, result, "open", path,
-						"cannot truncate");
-	}
-	handle->staged = file; /* the reference passes to the handle */
-	handle->writable = writable;
-	fi->fh = (uintptr_t)handle;
-	/* Staged bytes never enter the page cache: the inode is shared with
-	 * readers of the stored version, which must not see a version half
-	 * written (nor an i_size that belongs to it). */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	COUNT(fs, opens);
-	return 0;
-}
-
-/* A new staged version of a stored part: its bytes (the first keep
- * of them; keep < 0: all), its mtime.  Returns the file with a reference. */
-static int stage_stored_part(struct crashfs *fs, const char *path,
-			     const struct view_path *view, off_t keep,
-			     struct staged_file **out)
-{
-	struct crash_call call;
-	struct crash_part_stat part_stat;
-	int fd = -1;
-
-	crashfs_call_begin(&call);
-	int result = crash_store_open_part(fs->store, &call, view->crash_id,
-					   &view->part, &part_stat, &fd);
-	if (result < 0)
-		return result == -ENOENT
-			       ? -ENOENT
-			       : crashfs_report_store(fs, result, "open", path,
-						      &call);
-	struct staged_file *file;
-	result = staging_create(fs->staging, path, view,
-				part_stat.mode ? part_stat.mode : 0644, &file);
-	if (result == -EEXIST) {
-		/* Staged by another request meanwhile: use that one. */
-		close(fd);
-		file = staging_find(fs->staging, path);
-		if (!file)
-			return crashfs_report(fs, -EAGAIN, "stage", path,
-					      "staged and dropped meanwhile");
-		result = 0;
-		pthread_mutex_lock(&file->lock);
-		if (keep >= 0 && keep != file->size)
-			result = staged_file_truncate(file, keep);
-		pthread_mutex_unlock(&file->lock);
-		if (result < 0) {
-			staging_put(file);
-			return crashfs_report(fs, result, "stage", path,
-					      "spool file");
-		}
-		*out = file;
-		return 0;
-	}
-	if (result < 0) {
-		close(fd);
-		return crashfs_report(fs, result, "stage", path,
-				      "cannot make a spool file");
-	}
-	pthread_mutex_lock(&file->lock);
-	result = staged_file_load(file, fd, part_stat.size,
-				  keep < 0 ? part_stat.size : keep);
-	file->stored = true;
-	if (keep < 0 || keep == part_stat.size)
-		file->mtime = part_stat.mtime; /* unchanged bytes */
-	else
-		file->dirty = true;
-	if (result < 0)
-		staging_drop(file);
-	pthread_mutex_unlock(&file->lock);
-	close(fd);
-	if (result < 0) {
-		staging_put(file);
-		return crashfs_report(
-			fs, result, "stage", path,
-			"cannot copy the stored part into the spool");
-	}
-	*out = file;
-	return 0;
-}
-
-static int open_stats(struct crashfs *fs, struct fuse_file_info *fi)
-{
-	struct handle *handle;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return -EACCES;
-	int result = crashfs_new_handle(HANDLE_STATS, &handle);
-	if (result < 0)
-		return result;
-	json_t *stats = crashfs_stats(fs);
-	handle->text =
-		stats ? json_dumps(stats, JSON_INDENT(2) | JSON_SORT_KEYS)
-		      : NULL;
-	json_decref(stats);
-	if (!handle->text) {
-		crashfs_free_handle(fs, handle);
-		return -ENOMEM;
-	}
-	handle->length = strlen(handle->text);
-	/* One snapshot per open, read with direct_io: the size is not
-	 * known to the kernel in advance. */
-	fi->fh = (uintptr_t)handle;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	return 0;
-}
-
-/* Opens a stored part for reading.  direct_io: a new version is being
- * written through the same inode, so its page cache and size are not the
- * stored version's. */
-static int open_stored(struct crashfs *fs, const char *path,
-		       const struct view_path *view, bool direct_io,
-		       struct fuse_file_info *fi)
-{
-	struct handle *handle;
-	struct crash_call call;
-	int result = crashfs_new_handle(HANDLE_STORED, &handle);
-	if (result < 0)
-		return result;
-	crashfs_call_begin(&call);
-	result = crash_store_open_part(fs->store, &call, view->crash_id,
-				       &view->part, &handle->stat, &handle->fd);
-	if (result < 0) {
-		crashfs_free_handle(fs, handle);
-		return result == -ENOENT
-			       ? -ENOENT
-			       : crashfs_report_store(fs, result, "open", path,
-						      &call);
-	}
-	view_path_copy(&handle->view, view);
-	fi->fh = (uintptr_t)handle;
-	fi->direct_io = direct_io;
-	/* Stored parts are immutable: keep their pages across opens; the
-	 * mount invalidates them when it replaces one. */
-	fi->keep_cache = !direct_io && fs->settings.keep_cache;
-	fi->noflush = 1;
-	COUNT(fs, opens);
-	return 0;
-}
-
-/* A writer that truncates gets a version of its own (see
- * staging_create_replacing), unless the staged file at path is not open
- * (a temporary file awaiting its rename): that one is reused. */
-static int open_new_version(struct crashfs *fs, const char *path,
-			    const struct view_path *view,
-			    struct fuse_file_info *fi, mode_t mode)
-{
-	struct staged_file *file = staging_find(fs->staging, path);
-	bool stored = false;
-	int result;
-
-	if (file) {
-		pthread_mutex_lock(&file->lock);
-		bool idle = file->open_count == 0 && !file->unlinked;
-		stored = file->stored;
-		mode = file->mode;
-		pthread_mutex_unlock(&file->lock);
-		if (idle)
-			return open_staged(fs, file, fi, path);
-		staging_put(file);
-	}
-	if (!stored && view->kind == VIEW_PART_FILE) {
-		struct crash_call call;
-		struct crash_part_stat part_stat;
-		crashfs_call_begin(&call);
-		result = crash_store_stat_part(fs->store, &call, view->crash_id,
-					       &view->part, &part_stat);
-		if (result == 0) {
-			stored = true;
-			if (part_stat.mode & 07777)
-				mode = part_stat.mode & 07777;
-		} else if (result != -ENOENT && result != -ENOTSUP) {
-			return crashfs_report_store(fs, result, "open", path,
-						    &call);
-		}
-	}
-	result = staging_create_replacing(fs->staging, path, view, mode, &file);
-	if (result < 0)
-		return crashfs_report(fs, result, "open", path,
-				      "cannot stage the file");
-	pthread_mutex_lock(&file->lock);
-	file->dirty = true; /* an empty version is a version */
-	file->stored = stored;
-	pthread_mutex_unlock(&file->lock);
-	fi->flags &= ~O_TRUNC;
-	return open_staged(fs, file, fi, path);
-}
-
-/* A reader of a path being written: the stored version if there is one
- * (a reader never sees a version half written), else the staged bytes. */
-static int open_for_reading(struct crashfs *fs, const char *path,
-			    const struct view_path *view,
-			    struct fuse_file_info *fi)
-{
-	struct staged_file *file = staging_find(fs->staging, path);
-	if (!file) {
-		if (view->kind == VIEW_STAGED_NAME)
-			return -ENOENT;
-		return open_stored(
-			fs, path, view,
-			staging_is_hot(fs->staging, path, CRASHFS_HOT_SECONDS),
-			fi);
-	}
-	pthread_mutex_lock(&file->lock);
-	bool stored = file->stored && view->kind == VIEW_PART_FILE;
-	pthread_mutex_unlock(&file->lock);
-	if (!stored)
-		return open_staged(fs, file, fi, path);
-	staging_put(file);
-	int result = open_stored(fs, path, view, true, fi);
-	/* Removed from the store meanwhile: what is being written is all
-	 * there is. */
-	return result == -ENOENT ? -EAGAIN : result;
-}
-
-/* A writer that keeps the bytes (no O_TRUNC): shares the staged file at
- * path, else stages a copy of the stored part. */
-static int open_for_update(struct crashfs *fs, const char *path,
-			   const struct view_path *view,
-			   struct fuse_file_info *fi)
-{
-	struct staged_file *file = staging_find(fs->staging, path);
-	if (file)
-		return open_staged(fs, file, fi, path);
-	if (view->kind == VIEW_STAGED_NAME)
-		return -ENOENT;
-	int result = stage_stored_part(fs, path, view, -1, &file);
-	if (result == -ENOENT) {
-		/* The kernel still has the name of a file whose commit
-		 * failed (it cached the entry): writing it again makes it
-		 * anew, as create() would. */
-		return open_new_version(fs, path, view, fi, 0644);
-	}
-	if (result < 0)
-		return result;
-	return open_staged(fs, file, fi, path);
-}
-
-static int open_once(const char *path, struct fuse_file_info *fi)
-{
-	struct crashfs *fs = crashfs_get();
-	struct view_path view;
-	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-	bool truncating = (fi->flags & O_TRUNC) != 0;
-
-	int result = view_path_parse(&fs->view, path, &view);
-	if (result < 0)
-		return crashfs_report_invalid(fs, result, "open", path, &view);
-	if (view.kind == VIEW_STATS_FILE)
-		return open_stats(fs, fi);
-	if (view_kind_is_dir(view.kind))
-		return -EISDIR;
-	if (view.kind != VIEW_PART_FILE && view.kind != VIEW_STAGED_NAME)
-		return -ENOENT;
-	if (!writable && !truncating)
-		return open_for_reading(fs, path, &view, fi);
-
-	if (fs->settings.read_only)
-		return crashfs_refuse_read_only(fs, "open", path);
-	if (view.kind == VIEW_PART_FILE && !store_can_save(fs, &view.part))
-		return crashfs_report(fs, -EROFS, "open", path,
-				      "the store does not accept this part");
-	if (truncating) {
-		if (view.kind == VIEW_STAGED_NAME) {
-			struct staged_file *file =
-				staging_find(fs->staging, path);
-			if (!file)
-				return -ENOENT;
-			staging_put(file);
-		}
-		return open_new_version(fs, path, &view, fi, 0644);
-	}
-	return open_for_update(fs, path, &view, fi);
-}
-
-static int create_once(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	struct crashfs *fs = crashfs_get();
-	struct view_path view;
-	struct staged_file *file;
-
-	if (fs->settings.read_only)
-		return crashfs_refuse_read_only(fs, "create", path);
-	int result = view_path_parse(&fs->view, path, &view);
-	if (result < 0)
-		return crashfs_report_invalid(
-			fs, result == -ENOENT ? -EINVAL : result, "create",
-			path, &view);
-	if (view.kind != VIEW_PART_FILE && view.kind != VIEW_STAGED_NAME)
-		return crashfs_report(
-			fs, -EINVAL, "create", path,
-			"not a part file name (<id>.json, <id>.dump, "
-			"<id>.<name>.dump, <id>.jsonz) or a "
-			"temporary name");
-	if (view.kind == VIEW_PART_FILE ? !store_can_save(fs, &view.part)
-					: !crashfs_store_can_write(fs))
-		return crashfs_report(fs, -EROFS, "create", path,
-				      "the store does not accept this part");
-
-	/* The kernel creates when it knows no such name; the mount may know
-	 * one all the same (a racing writer, a cache that expired). */
-	bool exists = false;
-	file = staging_find(fs->staging, path);
-	if (file) {
-		exists = true;
-		staging_put(file);
-	} else if (view.kind == VIEW_PART_FILE) {
-		struct crash_call call;
-		struct crash_part_stat part_stat;
-		crashfs_call_begin(&call);
-		result = crash_store_stat_part(fs->store, &call, view.crash_id,
-					       &view.part, &part_stat);
-		if (result == 0)
-			exists = true;
-		else if (result != -ENOENT && result != -ENOTSUP)
-			return crashfs_report_store(fs, result, "create", path,
-						    &call);
-	}
-	if (exists) {
-		if (fi->flags & O_EXCL)
-			return -EEXIST;
-		if (fi->flags & O_TRUNC)
-			return open_new_version(fs, path, &view, fi,
-						mode & 07777);
-		return open_for_update(fs, path, &view, fi);
-	}
-	result = staging_create(fs->staging, path, &view, mode, &file);
-	if (result == -EEXIST)
-		return (fi->flags & O_EXCL) ? -EEXIST : -EAGAIN;
-	if (result < 0)
-		return crashfs_report(fs, result, "create", path,
-				      "cannot stage the file");
-	pthread_mutex_lock(&file->lock);
-	file->dirty = true; /* a created file is committed even if empty */
-	pthread_mutex_unlock(&file->lock);
-	fi->flags &= ~O_TRUNC;
-	return open_staged(fs, file, fi, path);
-}
-
-/* -EAGAIN: a staged file went away under the request; a few more tries
- * see the store (or a newer staged file) instead. */
-#define OPEN_ATTEMPTS 4
-
-int crashfs_open(const char *path, struct fuse_file_info *fi)
-{
-	int result = -EAGAIN;
-	for (int attempt = 0; attempt < OPEN_ATTEMPTS && result == -EAGAIN;
-	     attempt++)
-		result = open_once(path, fi);
-	return result == -EAGAIN
-		       ? crashfs_report(crashfs_get(), -EIO, "open", path,
-					"the file keeps changing")
-		       : result;
-}
-
-int crashfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	int result = -EAGAIN;
-	for (int attempt = 0; attempt < OPEN_ATTEMPTS && result == -EAGAIN;
-	     attempt++)
-		result = create_once(path, mode, fi);
-	return result == -EAGAIN
-		       ? crashfs_report(crashfs_get(), -EIO, "create", path,
-					"the file keeps changing")
-		       : result;
-}
 
 int crashfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 		     off_t offset, struct fuse_file_info *fi)
@@ -695,7 +164,7 @@ int crashfs_flush(const char *path, struct fuse_file_info *fi)
 	pthread_mutex_lock(&file->lock);
 	/* close(): no more writes through this descriptor, and any write
 	 * through another one copies first, so the store may adopt it. */
-	int result = commit_if_dirty(fs, file, true, false);
+	int result = crashfs_commit_if_dirty(fs, file, true, false);
 	pthread_mutex_unlock(&file->lock);
 	return result;
 }
@@ -711,7 +180,7 @@ int crashfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	struct staged_file *file = handle->staged;
 	pthread_mutex_lock(&file->lock);
 	/* Writes usually go on after fsync: let the store copy. */
-	int result = commit_if_dirty(fs, file, false, false);
+	int result = crashfs_commit_if_dirty(fs, file, false, false);
 	pthread_mutex_unlock(&file->lock);
 	return result;
 }
@@ -734,25 +203,10 @@ int crashfs_release(const char *path, struct fuse_file_info *fi)
 	case HANDLE_STAGED: {
 		struct staged_file *file = handle->staged;
 		pthread_mutex_lock(&file->lock);
-		if (--file->open_count == 0) {
-			/* Written after the last close (a mapping, a dup'ed
-			 * descriptor): its last chance, logged.  A commit whose
-			 * failure close() already reported is not tried again:
-			 * the writer was told nothing was stored, and a retry
-			 * here could wait out a whole backoff after Ctrl-C. */
-			if (!file->commit_failed)
-				commit_if_dirty(fs, file, true, true);
-			/* A part is served by the store from now on; a
-			 * temporary file waits for its rename. */
-			if (file->view.kind == VIEW_PART_FILE) {
-				/* Never stored (its commit failed): the kernel
-				 * must not go on showing it. */
-				if (!file->stored && !file->unlinked)
-					invalidator_queue(fs->invalidator,
-							  file->path);
-				staging_drop(file);
-			}
-		}
+		/* Written after the last close (a mapping, a dup'ed
+		 * descriptor): its last chance, logged. */
+		if (--file->open_count == 0)
+			crashfs_commit_closed(fs, file);
 		pthread_mutex_unlock(&file->lock);
 		staging_put(file);
 		break;
@@ -800,12 +254,12 @@ int crashfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (!file) {
 		if (view.kind == VIEW_STAGED_NAME)
 			return -ENOENT;
-		if (!store_can_save(fs, &view.part))
+		if (!crashfs_store_can_save(fs, &view.part))
 			return crashfs_report(
 				fs, -EROFS, "truncate", path,
 				"the store does not accept this part");
 		/* No handle: stage, truncate and commit at once. */
-		result = stage_stored_part(fs, path, &view, size, &file);
+		result = crashfs_stage_stored_part(fs, path, &view, size, &file);
 		if (result < 0)
 			return result;
 	} else {
@@ -820,11 +274,11 @@ int crashfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&file->lock);
 	result = 0;
+	staged_file_wait_commit(file);
 	if (file->open_count == 0) {
 		file->dirty = true;
-		result = commit_if_dirty(fs, file, true, true);
-		if (file->view.kind == VIEW_PART_FILE)
-			staging_drop(file);
+		file->commit_failed = false; /* a new version */
+		result = crashfs_commit_closed(fs, file);
 	}
 	pthread_mutex_unlock(&file->lock);
 	staging_put(file);
@@ -946,19 +400,34 @@ int crashfs_utimens(const char *path, const struct timespec tv[2],
 	struct staged_file *file = staged_of(fs, path, fi);
 	if (file) {
 		int result = 0;
+		struct view_path stored_view;
+		char *stored_path = NULL;
 		pthread_mutex_lock(&file->lock);
 		if (change) {
 			file->mtime = mtime;
-			/* Already committed (copy2 sets times after close):
-			 * the stored part takes the mtime too. */
-			if (!file->dirty && file->stored && !file->unlinked &&
-			    file->view.kind == VIEW_PART_FILE)
-				result = set_stored_mtime(
-					fs, file->path, file->view.crash_id,
-					&file->view.part, &mtime);
+			if (file->committing) {
+				/* The commit in flight stores the old mtime:
+				 * the file stays dirty for the next one. */
+				file->generation++;
+			} else if (!file->dirty && file->stored &&
+				   !file->unlinked &&
+				   file->view.kind == VIEW_PART_FILE) {
+				/* Already committed (copy2 sets times after
+				 * close): the stored part takes the mtime too,
+				 * set without the lock (a store call). */
+				view_path_copy(&stored_view, &file->view);
+				stored_path = strdup(file->path);
+				if (!stored_path)
+					result = -ENOMEM;
+			}
 		}
 		pthread_mutex_unlock(&file->lock);
 		staging_put(file);
+		if (stored_path)
+			result = set_stored_mtime(fs, stored_path,
+						  stored_view.crash_id,
+						  &stored_view.part, &mtime);
+		free(stored_path);
 		return result;
 	}
 	struct handle *handle = crashfs_handle_of(fi);
@@ -1006,6 +475,8 @@ int crashfs_unlink(const char *path)
 	struct staged_file *file = staging_find(fs->staging, path);
 	if (file) {
 		pthread_mutex_lock(&file->lock);
+		/* A commit in flight would store it after the removal. */
+		staged_file_wait_commit(file);
 		staging_drop(file);
 		pthread_mutex_unlock(&file->lock);
 		staging_put(file);
@@ -1076,7 +547,7 @@ int crashfs_rename(const char *from, const char *to, unsigned int flags)
 			"not a part file name or a temporary name");
 	}
 	if (to_view.kind == VIEW_PART_FILE &&
-	    !store_can_save(fs, &to_view.part)) {
+	    !crashfs_store_can_save(fs, &to_view.part)) {
 		staging_put(file);
 		return crashfs_report(fs, -EROFS, "rename", to,
 				      "the store does not accept this part");
@@ -1088,6 +559,7 @@ int crashfs_rename(const char *from, const char *to, unsigned int flags)
 
 	struct staged_file *replaced = NULL;
 	pthread_mutex_lock(&file->lock);
+	staged_file_wait_commit(file);
 	if (file->stored && file->view.kind == VIEW_PART_FILE) {
 		result = crashfs_report(
 			fs, -EINVAL, "rename", from,
@@ -1096,10 +568,18 @@ int crashfs_rename(const char *from, const char *to, unsigned int flags)
 		/* rsync: the temporary file is complete; store it under the
 		 * new name now, so the rename returns the commit's error. */
 		file->dirty = true;
-		result = commit(fs, file, &to_view, to, true, true);
+		result = crashfs_commit(fs, file, &to_view, to, true, true);
+		/* Changed while it was committed (a truncate or utimens by
+		 * the old name): the new name gets the newer version. */
+		while (result == 0 && file->dirty && file->open_count == 0 &&
+		       !file->unlinked)
+			result = crashfs_commit(fs, file, &to_view, to, true, true);
 		if (result == 0) {
 			result = staging_move(file, to, &to_view, &replaced);
-			staging_drop(file);
+			/* Opened meanwhile: it stays staged under the new
+			 * name, and its last close commits what it writes. */
+			if (file->open_count == 0)
+				staging_drop(file);
 		}
 	} else {
 		/* Still open (or a temporary name): it moves, and commits

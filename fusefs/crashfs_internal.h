@@ -1,11 +1,13 @@
 /*
- * crashfs_internal.h - what the three files of the mount's operations
- * share; nothing outside fusefs/crashfs_*.c includes it.
+ * crashfs_internal.h - what the files of the mount's operations share;
+ * nothing outside fusefs/crashfs_*.c includes it.
  *
  *   crashfs_ops.c    handles, error reports, attributes, getattr, cache
  *                    invalidation, init, stats, the operations table
  *   crashfs_dirs.c   readdir, mkdir, rmdir
- *   crashfs_files.c  open, create, read, write, close, commit, truncate,
+ *   crashfs_open.c   open, create
+ *   crashfs_commit.c committing staged files to the store
+ *   crashfs_files.c  read, write, flush, fsync, release, truncate,
  *                    utimens, chmod, chown, unlink, rename, statfs
  *
  * All of it runs on libfuse's worker threads, inside a request:
@@ -98,9 +100,38 @@ int crashfs_readdir(const char *path, void *buffer, fuse_fill_dir_t filler,
 int crashfs_mkdir(const char *path, mode_t mode);
 int crashfs_rmdir(const char *path);
 
-/* crashfs_files.c */
+/* crashfs_open.c */
 int crashfs_open(const char *path, struct fuse_file_info *fi);
 int crashfs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+/* A new staged version of a stored part: its first keep bytes (keep < 0:
+ * all), its mtime.  Returns the file with a reference; -ENOENT if nothing
+ * is stored. */
+int crashfs_stage_stored_part(struct crashfs *fs, const char *path,
+			      const struct view_path *view, off_t keep,
+			      struct staged_file **out);
+
+/* crashfs_commit.c.  All take file->lock held and return with it held,
+ * but let go of it while a commit validates and calls the store (the
+ * locking rule of staging.h); a commit of the same file in flight is
+ * waited for first. */
+/* Stores the staged file as the part target names, at path.  adoptable:
+ * the store may hard-link the spool file (a write copies it first from
+ * then on).  final: the last chance; a JSON part nothing was written to
+ * yet is reported invalid rather than kept dirty for writes to come. */
+int crashfs_commit(struct crashfs *fs, struct staged_file *file,
+		   const struct view_path *target, const char *path,
+		   bool adoptable, bool final);
+/* A dirty part file, under its own name (flush, fsync). */
+int crashfs_commit_if_dirty(struct crashfs *fs, struct staged_file *file,
+			    bool adoptable, bool final);
+/* By the last user of a file (release, truncate by path): commits a
+ * dirty part file unless its last failure was reported, then leaves it to
+ * the store (out of the staging table) if nobody opened it meanwhile. */
+int crashfs_commit_closed(struct crashfs *fs, struct staged_file *file);
+/* Does the store accept saving this kind of part? */
+bool crashfs_store_can_save(struct crashfs *fs, const struct crash_part *part);
+
+/* crashfs_files.c */
 int crashfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 		     off_t offset, struct fuse_file_info *fi);
 int crashfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t offset,

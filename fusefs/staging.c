@@ -67,6 +67,7 @@ static void free_file(struct staged_file *file)
 		unlink(file->spool_path);
 	spool_release(spool, file->charged);
 	pthread_mutex_destroy(&file->lock);
+	pthread_cond_destroy(&file->commit_done);
 	free(file->spool_path);
 	free(file->path);
 	free(file);
@@ -179,6 +180,7 @@ static int create(struct staging *staging, const char *path,
 	file->fd = -1;
 	file->mode = mode & 07777;
 	pthread_mutex_init(&file->lock, NULL);
+	pthread_cond_init(&file->commit_done, NULL);
 	clock_gettime(CLOCK_REALTIME, &file->mtime);
 	view_path_copy(&file->view, view);
 	file->path = strdup(path);
@@ -373,7 +375,36 @@ int staged_file_load(struct staged_file *file, int fd, off_t size, off_t keep)
 		return result;
 	}
 	file->size = keep;
+	file->generation++;
 	return 0;
+}
+
+void staged_file_wait_commit(struct staged_file *file)
+{
+	while (file->committing)
+		pthread_cond_wait(&file->commit_done, &file->lock);
+}
+
+void staged_file_commit_begin(struct staged_file *file)
+{
+	file->committing = true;
+	file->spool_in_commit = true;
+}
+
+bool staged_file_commit_end(struct staged_file *file, const char *spool_path)
+{
+	bool same = file->spool_in_commit;
+	if (!same) {
+		/* copy_on_write left the old spool file to the commit. */
+		if (unlink(spool_path) < 0 && errno != ENOENT)
+			crash_log(CRASH_LOG_WARNING,
+				  "staging %s: cannot remove spool file %s: %s",
+				  file->path, spool_path, strerror(errno));
+	}
+	file->spool_in_commit = false;
+	file->committing = false;
+	pthread_cond_broadcast(&file->commit_done);
+	return same;
 }
 
 /* The spool file may be the stored file now: continue in a copy. */
@@ -393,17 +424,21 @@ static int copy_on_write(struct staged_file *file)
 		return result;
 	}
 	close(file->fd);
-	unlink(file->spool_path);
+	/* A commit in flight may still offer the old one to the store: it
+	 * removes it when it is done (staged_file_commit_end). */
+	if (!file->spool_in_commit)
+		unlink(file->spool_path);
 	free(file->spool_path);
 	file->fd = new_fd;
 	file->spool_path = new_path;
 	file->adopted = false;
+	file->spool_in_commit = false;
 	return 0;
 }
 
 int staged_file_prepare_write(struct staged_file *file, off_t end)
 {
-	if (file->adopted) {
+	if (file->adopted || file->spool_in_commit) {
 		int result = copy_on_write(file);
 		if (result < 0)
 			return result;
@@ -420,6 +455,7 @@ void staged_file_wrote(struct staged_file *file, off_t end)
 	file->dirty = true;
 	file->written = true;
 	file->commit_failed = false;
+	file->generation++;
 }
 
 void staged_file_write_failed(struct staged_file *file)
@@ -442,6 +478,7 @@ int staged_file_truncate(struct staged_file *file, off_t size)
 	clock_gettime(CLOCK_REALTIME, &file->mtime);
 	file->dirty = true;
 	file->commit_failed = false;
+	file->generation++;
 	if (size == 0)
 		file->write_error = 0; /* starting over */
 	return 0;

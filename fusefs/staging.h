@@ -18,6 +18,21 @@
  *   - staged_file.lock guards the rest of the file;
  *   - order: a file's lock before the table lock; path and view change only
  *     under both, so a holder of either may read them.
+ *   - No store call is ever made with a file's lock held: a store call may
+ *     wait out retry backoffs for minutes, and getattr, readdir, read,
+ *     open, utimens and chmod take the lock.  A commit marks the file
+ *     committing and snapshots what it needs under the lock (size, mtime,
+ *     target, a dup() of the spool descriptor, the spool path, the
+ *     generation), validates and calls the store without it, and applies
+ *     the outcome under it again only if the generation (bumped by every
+ *     write, truncate and, during a commit, mtime change) has not moved;
+ *     else the file stays dirty and the next commit stores the newer
+ *     version.  While a commit reads the spool file (spool_in_commit), a
+ *     write or truncate copies it first, as after adoption, and leaves the
+ *     old spool file to the commit to remove.  Only what commits or must
+ *     follow a commit (flush, fsync, release, rename, truncate by path,
+ *     unlink) waits for one in flight: staged_file_wait_commit() waits on
+ *     the file's condition variable with the lock released.
  * A staged file lives while referenced: by the table and by each user
  * (staging_find/staging_create give a reference, staging_put drops it);
  * the last reference closes and removes its spool file.
@@ -66,6 +81,12 @@ struct staged_file {
 	bool adopted;	       /* offered to the store for adoption */
 	bool stored;	       /* a version of this part is in the store */
 	bool unlinked;	       /* removed from the view: never committed */
+	uint64_t generation;   /* bumped by each change a commit stores */
+	bool committing;       /* a commit is between its snapshot and its
+				  outcome, without the lock */
+	bool spool_in_commit;  /* that commit reads the current spool file:
+				  a write copies it first */
+	pthread_cond_t commit_done; /* signalled when committing clears */
 	/* Out of the table but not unlinked: replaced by a newer version
 	 * (staging_create_replacing); in_table tells. */
 };
@@ -112,11 +133,22 @@ int staging_list_dir(struct staging *staging, const char *dir_path,
 
 /* --- The following need file->lock held. --- */
 
+/* Waits (lock released meanwhile) until no commit of the file is in
+ * flight. */
+void staged_file_wait_commit(struct staged_file *file);
+/* A commit took its snapshot: it is in flight from now on. */
+void staged_file_commit_begin(struct staged_file *file);
+/* The commit that began with snapshot spool path spool_path is over: wakes
+ * the waiters; removes that spool file if a write moved on to a copy.
+ * Returns true if the file still uses that spool file. */
+bool staged_file_commit_end(struct staged_file *file, const char *spool_path);
+
 /* Fills an empty staged file with the first keep bytes of a stored
  * version (fd of size bytes), then extends it with zeros to keep. */
 int staged_file_load(struct staged_file *file, int fd, off_t size, off_t keep);
-/* Before writing bytes up to end: copy-on-write if adopted, charge the
- * growth to the spool.  -ENOSPC past the cap. */
+/* Before writing bytes up to end: copy-on-write if adopted or read by a
+ * commit in flight, charge the growth to the spool.  -ENOSPC past the
+ * cap. */
 int staged_file_prepare_write(struct staged_file *file, off_t end);
 /* After a write that reached end: size and mtime follow. */
 void staged_file_wrote(struct staged_file *file, off_t end);

@@ -391,8 +391,7 @@ def test_named_stores_and_references(mount, workdir):
 
 def settled(m, node, timeout=30):
     """The stats once nothing is retrying on node any more: two snapshots
-    0.3 s apart that agree (the daemon tries a failed commit once more
-    when the file is released, in the background)."""
+    0.3 s apart that agree."""
     deadline = time.monotonic() + timeout
     previous = None
     while time.monotonic() < deadline:
@@ -428,12 +427,10 @@ def test_retry_counts_and_backoff_timing(mount, workdir):
     stats = settled(m, "store.retry")
     retry, wrapped = stats["store.retry"], stats["store"]
     assert retry["type"] == "retry" and retry["policy"] == "limited"
-    # Every commit: 4 attempts, 3 retries, then failing.  (The daemon
-    # tries a failed commit once more at release: count commits.)
-    commits = wrapped["injected"] // 4
-    assert commits >= 1
-    assert wrapped["injected"] == 4 * commits
-    assert retry["retries"] == 3 * commits
+    # One commit (at close): 4 attempts, 3 retries, then failing.  The
+    # release does not try again a commit whose failure close() reported.
+    assert wrapped["injected"] == 4
+    assert retry["retries"] == 3
     assert wrapped["retries"] == retry["retries"]
     assert retry["state"] == "failing"
     assert wrapped["state"] == "failing"
@@ -494,6 +491,69 @@ def test_interrupt_during_backoff_returns_promptly(mount, workdir):
     # ends within one delay and the unmount is not held up.
     down.unlink()
     assert m.unmount(timeout=60) == 0
+
+
+def call_within(function, seconds):
+    """function()'s result; fails (rather than hangs) if it has not
+    returned within seconds.  A call that blocks is left behind in a
+    daemon thread: the watchdog's teardown ends it."""
+    outcome = {}
+
+    def call():
+        try:
+            outcome["value"] = function()
+        except BaseException as error:  # re-raised below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for more than {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.time_limit(120)
+def test_requests_do_not_wait_for_a_commit_in_backoff(mount, workdir):
+    """A commit waiting to retry holds nothing the file's other requests
+    wait for: stat and readdir answer at once, and the close succeeds
+    once the server is back."""
+    down = workdir / "down"
+    store = faulty(fs(workdir / "store"), down, operations=["save_raw_crash"])
+    store["retry"] = {"policy": "infinite", "backoff_delays": [5]}
+    m = mount(write_config(workdir, store))
+    down.touch()
+    crash_id = helpers.EXAMPLE_1
+    directory = by_id(m, crash_id)
+    os.mkdir(directory)
+    path = directory / (crash_id + ".json")
+    raw = helpers.make_raw_crash_json(crash_id)
+    closed = {}
+    writer = threading.Thread(
+        target=lambda: closed.update(
+            errno=helpers.errno_of(helpers.write_file, path, raw)),
+        daemon=True)
+    writer.start()
+    try:
+        assert wait_for(lambda: store_stats(m)["store.retry"]["state"] ==
+                        "retrying", 10), "the commit never started retrying"
+        assert call_within(lambda: os.stat(path).st_size, 2) == len(raw)
+        assert call_within(lambda: os.listdir(directory), 2) == \
+            [crash_id + ".json"]
+        assert crash_id in call_within(
+            lambda: os.listdir(directory.parent), 2)
+        assert writer.is_alive(), "the close did not wait for the store"
+    finally:
+        down.unlink()
+    writer.join(30)
+    assert not writer.is_alive(), "the close still waits"
+    assert closed == {"errno": None}
+    stored = (workdir / "store" / helpers.crash_parent(crash_id, "radix") /
+              (crash_id + ".json"))
+    assert stored.read_bytes() == raw
+    assert helpers.read_file(path) == raw
+    assert store_stats(m)["store.retry"]["retries"] >= 1
 
 
 # -- configuration errors ---------------------------------------------------------
