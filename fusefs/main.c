@@ -109,25 +109,6 @@ static struct fuse *new_fuse(struct mount_options *options, struct crashfs *fs,
 	return NULL;
 }
 
-static int make_dirs(const char *path, mode_t mode)
-{
-	char buffer[PATH_MAX];
-	size_t length = strlen(path);
-	if (length >= sizeof buffer)
-		return -ENAMETOOLONG;
-	memcpy(buffer, path, length + 1);
-	for (size_t i = 1; i <= length; i++) {
-		if (buffer[i] != '/' && buffer[i] != '\0')
-			continue;
-		char saved = buffer[i];
-		buffer[i] = '\0';
-		if (mkdir(buffer, mode) < 0 && errno != EEXIST)
-			return -errno;
-		buffer[i] = saved;
-	}
-	return 0;
-}
-
 /* The spool's root directory: -o spool=, or next to a directory SOURCE,
  * or in $TMPDIR (/var/tmp). */
 static char *spool_root(const struct mount_options *options)
@@ -215,7 +196,7 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 	int result;
 
 	if (!options->source_is_json) {
-		result = make_dirs(options->source, 0777);
+		result = spool_make_dirs(options->source, 0777);
 		if (result < 0) {
 			fprintf(stderr, "crashfs: SOURCE %s: %s\n",
 				options->source, strerror(-result));

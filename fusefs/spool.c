@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -28,9 +29,9 @@ struct spool {
 	atomic_uint_fast64_t next_name;
 };
 
-static int make_dirs(const char *path, mode_t mode)
+int spool_make_dirs(const char *path, mode_t mode)
 {
-	char buffer[4096];
+	char buffer[PATH_MAX];
 	size_t length = strlen(path);
 
 	if (length >= sizeof buffer)
@@ -135,7 +136,7 @@ int spool_open(const char *root, uint64_t max_bytes, struct spool **out,
 	       struct crash_error *error)
 {
 	*out = NULL;
-	int result = make_dirs(root, 0700);
+	int result = spool_make_dirs(root, 0700);
 	if (result < 0)
 		return crash_error_set(error, result, "spool %s: %s", root,
 				       strerror(-result));

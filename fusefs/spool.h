@@ -50,4 +50,9 @@ uint64_t spool_max_bytes(const struct spool *spool);
  * Returns 0 or a negative errno (-ENOSPC for a full disk or quota). */
 int spool_copy(int dst_fd, int src_fd, off_t length);
 
+/* mkdir -p: creates each missing component of path with mode (less the
+ * process umask); 0, or a negative errno (-ENOTDIR if path is not a
+ * directory in the end).  Used for the spool and for a directory SOURCE. */
+int spool_make_dirs(const char *path, mode_t mode);
+
 #endif
