@@ -158,6 +158,7 @@ static int fallback_dispatch(struct crash_store *store,
 	case STORE_OP_STAT_CRASH:
 	case STORE_OP_STAT_PART:
 	case STORE_OP_OPEN_PART:
+	case STORE_OP_STAT_RADIX_DIR:
 		return primary_first(store, call, operation);
 	case STORE_OP_LIST_PARTS:
 	case STORE_OP_LIST_DAYS:

@@ -366,6 +366,7 @@ static int pd_dispatch(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_SET_PART_MTIME:
 		return to_part_home(store, call, operation);
 	case STORE_OP_STAT_CRASH:
+	case STORE_OP_STAT_RADIX_DIR:
 		return container_first_found(store, self->members,
 					     self->member_count, call,
 					     operation);

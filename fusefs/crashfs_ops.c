@@ -148,13 +148,6 @@ void crashfs_fill_staged(struct crashfs *fs, struct stat *st,
 	st->st_blksize = CRASHFS_MAX_WRITE;
 }
 
-static int stop_at_first(void *ctx, enum crash_listing_kind kind,
-			 const char *name)
-{
-	(void)ctx, (void)kind, (void)name;
-	return 1;
-}
-
 /* Does the store have this directory?  0, -ENOENT or another error.  A
  * store that cannot list (or stat) shows every valid directory: crash ids
  * place themselves. */
@@ -167,10 +160,9 @@ int crashfs_store_dir_exists(struct crashfs *fs, const struct view_path *view,
 	case VIEW_DAY:
 	case VIEW_NAME_BRANCH:
 	case VIEW_RADIX_DIR:
-		result = crash_store_list_radix(
+		result = crash_store_stat_radix_dir(
 			fs->store, call, view->day,
-			view->kind == VIEW_DAY ? "" : view->prefix,
-			stop_at_first, NULL);
+			view->kind == VIEW_DAY ? "" : view->prefix);
 		break;
 	case VIEW_CRASH_DIR:
 		result =

@@ -265,6 +265,27 @@ int crash_store_list_radix(struct crash_store *store, struct crash_call *call,
 							 prefix, emit, ctx));
 }
 
+static int stop_at_first_entry(void *ctx, enum crash_listing_kind kind,
+			       const char *name)
+{
+	(void)ctx, (void)kind, (void)name;
+	return 1;
+}
+
+int crash_store_stat_radix_dir(struct crash_store *store,
+			       struct crash_call *call, const char *day,
+			       const char *prefix)
+{
+	if (!store->ops->stat_radix_dir) {
+		int result = crash_store_list_radix(store, call, day, prefix,
+						    stop_at_first_entry, NULL);
+		return result < 0 ? result : 0;
+	}
+	enter(store, call);
+	return leave(store, call, store->ops->stat_radix_dir(store, call, day,
+							     prefix));
+}
+
 int crash_store_new_crashes(struct crash_store *store, struct crash_call *call,
 			    crash_name_emit_fn emit, void *ctx)
 {

@@ -198,6 +198,13 @@ struct crash_store_ops {
 	int (*list_radix)(struct crash_store *store, struct crash_call *call,
 			  const char *day, const char *prefix,
 			  crash_radix_emit_fn emit, void *ctx);
+	/* 0 if the radix directory day/name/<prefix> (as for list_radix) is
+	 * here, -ENOENT if not, without listing it: a path lookup costs the
+	 * same in a day of 1,000 crashes as in one of 200,000.  NULL: the
+	 * wrapper asks list_radix for a first entry instead. */
+	int (*stat_radix_dir)(struct crash_store *store,
+			      struct crash_call *call, const char *day,
+			      const char *prefix);
 
 	/* -- queue (NULL: not a queue) ------------------------------------ */
 
@@ -303,6 +310,9 @@ int crash_store_list_days(struct crash_store *store, struct crash_call *call,
 int crash_store_list_radix(struct crash_store *store, struct crash_call *call,
 			   const char *day, const char *prefix,
 			   crash_radix_emit_fn emit, void *ctx);
+int crash_store_stat_radix_dir(struct crash_store *store,
+			       struct crash_call *call, const char *day,
+			       const char *prefix);
 int crash_store_new_crashes(struct crash_store *store, struct crash_call *call,
 			    crash_name_emit_fn emit, void *ctx);
 int crash_store_ack_crash(struct crash_store *store, struct crash_call *call,

@@ -22,6 +22,7 @@ static const char *const operation_names[STORE_OP_COUNT] = {
 	[STORE_OP_LIST_PARTS] = "list_parts",
 	[STORE_OP_LIST_DAYS] = "list_days",
 	[STORE_OP_LIST_RADIX] = "list_radix",
+	[STORE_OP_STAT_RADIX_DIR] = "stat_radix_dir",
 	[STORE_OP_NEW_CRASHES] = "new_crashes",
 	[STORE_OP_ACK_CRASH] = "ack_crash",
 };
@@ -86,6 +87,9 @@ bool store_operation_available(const struct crash_store *store,
 		return ops->list_days != NULL;
 	case STORE_OP_LIST_RADIX:
 		return ops->list_radix != NULL;
+	case STORE_OP_STAT_RADIX_DIR:
+		/* the wrapper falls back on list_radix */
+		return ops->stat_radix_dir != NULL || ops->list_radix != NULL;
 	case STORE_OP_NEW_CRASHES:
 		return ops->new_crashes != NULL;
 	case STORE_OP_ACK_CRASH:
@@ -137,6 +141,9 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_LIST_RADIX:
 		return crash_store_list_radix(store, call, op->day, op->prefix,
 					      op->emit_radix, op->emit_ctx);
+	case STORE_OP_STAT_RADIX_DIR:
+		return crash_store_stat_radix_dir(store, call, op->day,
+						  op->prefix);
 	case STORE_OP_NEW_CRASHES:
 		return crash_store_new_crashes(store, call, op->emit_name,
 					       op->emit_ctx);
@@ -162,6 +169,7 @@ void store_operation_describe(const struct store_operation *op, char *out,
 	switch (op->kind) {
 	case STORE_OP_REMOVE_RADIX_DIR:
 	case STORE_OP_LIST_RADIX:
+	case STORE_OP_STAT_RADIX_DIR:
 		snprintf(out, out_size, "%s %s/%s", name, op->day, op->prefix);
 		return;
 	case STORE_OP_LIST_DAYS:
@@ -198,6 +206,7 @@ void forwarding_store_ops_init(struct crash_store_ops *ops,
 	KEEP_IF_CHILD_HAS(list_parts);
 	KEEP_IF_CHILD_HAS(list_days);
 	KEEP_IF_CHILD_HAS(list_radix);
+	KEEP_IF_CHILD_HAS(stat_radix_dir);
 	KEEP_IF_CHILD_HAS(new_crashes);
 	KEEP_IF_CHILD_HAS(ack_crash);
 #undef KEEP_IF_CHILD_HAS
@@ -357,6 +366,16 @@ int dispatching_list_radix(struct crash_store *store, struct crash_call *call,
 				      .prefix = prefix,
 				      .emit_radix = emit,
 				      .emit_ctx = ctx };
+	return dispatch_operation(store, call, &op);
+}
+
+int dispatching_stat_radix_dir(struct crash_store *store,
+			       struct crash_call *call, const char *day,
+			       const char *prefix)
+{
+	struct store_operation op = { .kind = STORE_OP_STAT_RADIX_DIR,
+				      .day = day,
+				      .prefix = prefix };
 	return dispatch_operation(store, call, &op);
 }
 

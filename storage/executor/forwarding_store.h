@@ -58,6 +58,7 @@ enum store_operation_kind {
 	STORE_OP_LIST_PARTS,
 	STORE_OP_LIST_DAYS,
 	STORE_OP_LIST_RADIX,
+	STORE_OP_STAT_RADIX_DIR,
 	STORE_OP_NEW_CRASHES,
 	STORE_OP_ACK_CRASH,
 	STORE_OP_COUNT
@@ -167,6 +168,9 @@ int dispatching_list_days(struct crash_store *store, struct crash_call *call,
 int dispatching_list_radix(struct crash_store *store, struct crash_call *call,
 			   const char *day, const char *prefix,
 			   crash_radix_emit_fn emit, void *ctx);
+int dispatching_stat_radix_dir(struct crash_store *store,
+			       struct crash_call *call, const char *day,
+			       const char *prefix);
 int dispatching_new_crashes(struct crash_store *store, struct crash_call *call,
 			    crash_name_emit_fn emit, void *ctx);
 int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
@@ -188,7 +192,8 @@ int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
 	.open_part = dispatching_open_part, \
 	.list_parts = dispatching_list_parts, \
 	.list_days = dispatching_list_days, \
-	.list_radix = dispatching_list_radix
+	.list_radix = dispatching_list_radix, \
+	.stat_radix_dir = dispatching_stat_radix_dir
 
 #define DISPATCHING_STORE_QUEUE_SLOTS \
 	.new_crashes = dispatching_new_crashes, \

@@ -16,8 +16,8 @@
  * Operation names are those of the crash_store interface (save_raw_crash,
  * save_dump, save_processed, remove, remove_part, remove_radix_dir,
  * set_part_mtime, stat_crash, stat_part, open_part, list_parts, list_days,
- * list_radix, new_crashes, ack_crash); "*" is all of them.  "operational"
- * defaults to true, "mode" to "always".  The first fault that fires for a
+ * list_radix, stat_radix_dir, new_crashes, ack_crash); "*" is all of them.
+ * "operational" defaults to true, "mode" to "always".  The first fault that fires for a
  * call decides it; a call no fault fires for goes to the wrapped store.
  * Each fault counts the calls it failed ("injected" in its stats).
  *

@@ -122,6 +122,8 @@ int fs_list_days(struct crash_store *store, struct crash_call *call,
 int fs_list_radix(struct crash_store *store, struct crash_call *call,
 		  const char *day, const char *prefix,
 		  crash_radix_emit_fn emit, void *ctx);
+int fs_stat_radix_dir(struct crash_store *store, struct crash_call *call,
+		      const char *day, const char *prefix);
 
 /* -- fs_queue.c --------------------------------------------------------- */
 

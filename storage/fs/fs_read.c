@@ -502,3 +502,26 @@ int fs_list_radix(struct crash_store *store, struct crash_call *call,
 	closedir(dir);
 	return result;
 }
+
+/* One stat: the directory a listing would open, without reading it. */
+int fs_stat_radix_dir(struct crash_store *store, struct crash_call *call,
+		      const char *day, const char *prefix)
+{
+	struct fs_store *fs = fs_store_of(store);
+	char path[PATH_MAX];
+	struct stat st;
+
+	int result = fs_paths_radix_dir(fs, call, day, prefix ? prefix : "",
+					path, sizeof path);
+	if (result < 0)
+		return result;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return crash_error_set(&call->error, -ENOENT,
+				       "no directory %s here", path);
+	return fs_error(call, errno, "look up", path);
+}

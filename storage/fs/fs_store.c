@@ -427,6 +427,7 @@ const struct crash_store_ops fs_store_ops = {
 	.list_parts = fs_list_parts,
 	.list_days = fs_list_days,
 	.list_radix = fs_list_radix,
+	.stat_radix_dir = fs_stat_radix_dir,
 	.new_crashes = fs_new_crashes,
 	.ack_crash = fs_ack_crash,
 	.describe = fs_describe,

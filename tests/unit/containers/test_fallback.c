@@ -225,6 +225,17 @@ static void test_listings_merge_without_duplicates(void)
 	CHECK_INT(crash_store_list_radix(f.fallback, &f.call, "20120409", "",
 					 test_collect_radix, &leaf),
 		  -ENOENT);
+	/* A directory of either member exists; the memory stores have no
+	 * stat_radix_dir, so each answers by listing. */
+	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120408",
+					     "0b"),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120408",
+					     "936c"),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120409",
+					     ""),
+		  -ENOENT);
 
 	/* The primary's raw crash wins (its size), the secondary adds the
 	 * dump. */

@@ -689,6 +689,31 @@ static void test_list_radix(enum fs_layout layout)
 					 test_collect_radix, &missing),
 		  -EINVAL);
 	CHECK_INT(missing.count, 0);
+
+	/* The same directories by stat_radix_dir, which does not list. */
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408", ""),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
+					     "936c"),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
+					     "936ce6"),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
+					     "9370"),
+		  -ENOENT);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120409", ""),
+		  -ENOENT);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20121340", ""),
+		  -EINVAL);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
+					     "../.."),
+		  -EINVAL);
+	/* A file where a directory would be is no directory. */
+	touch(test_path(junk, sizeof junk, "%s/20120408/name/94", s.root));
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
+					     "94"),
+		  -ENOENT);
 	scratch_close(&s);
 }
 
