@@ -280,16 +280,41 @@ static int write_temp_copy(const struct fs_store *fs, struct crash_call *call,
 	return result;
 }
 
+/* A temporary name for file_name hard-linked to source; 0, -ENOENT (the
+ * directory is missing) or -EXDEV (no link possible: copy instead). */
+static int link_temp(struct crash_call *call, const char *source,
+		     const char *dir, const char *file_name, char *temp,
+		     size_t temp_size)
+{
+	for (int attempt = 0;; attempt++) {
+		int result = temp_path(call, dir, file_name, temp, temp_size);
+		if (result < 0)
+			return result;
+		if (link(source, temp) == 0)
+			return 0;
+		if (errno == EEXIST && attempt < TEMP_NAME_ATTEMPTS)
+			continue;
+		if (errno == ENOENT)
+			return crash_error_set(&call->error, -ENOENT,
+					       "no directory %s", dir);
+		return -EXDEV;
+	}
+}
+
 /*
- * Zero-copy: a hard link to the caller's spool file, if it is the very
- * file behind blob->fd, holds exactly blob->size bytes and lives on the
- * same filesystem.  Returns 1 if linked, 0 if the caller must copy, or a
- * negative errno.
+ * Zero-copy: the caller's spool file, if it is the very file behind
+ * blob->fd, holds exactly blob->size bytes and lives on the same
+ * filesystem, gets the part's mode and mtime and is hard-linked into
+ * place: straight at target while that name is free (a new link appears
+ * whole, as a rename does), else at a temporary name renamed over the
+ * old file.  Mode and mtime go on through the descriptor, before the
+ * link, so the file never shows up without them.  Returns 1 if stored, 0
+ * if the caller must copy, or a negative errno (-ENOENT: the directory is
+ * missing).
  */
-static int write_temp_link(const struct fs_store *fs, struct crash_call *call,
-			   const char *dir, const char *file_name,
-			   const struct crash_blob *blob, char *temp,
-			   size_t temp_size)
+static int adopt_spool_file(const struct fs_store *fs, struct crash_call *call,
+			    const char *dir, const char *file_name,
+			    const char *target, const struct crash_blob *blob)
 {
 	struct stat by_fd, by_path;
 
@@ -299,33 +324,40 @@ static int write_temp_link(const struct fs_store *fs, struct crash_call *call,
 	    by_fd.st_dev != by_path.st_dev || by_fd.st_ino != by_path.st_ino ||
 	    !S_ISREG(by_fd.st_mode) || by_fd.st_size != blob->size)
 		return 0;
-	for (int attempt = 0;; attempt++) {
-		int result = temp_path(call, dir, file_name, temp, temp_size);
-		if (result < 0)
-			return result;
-		if (link(blob->path, temp) == 0)
-			break;
-		if (errno == EEXIST && attempt < TEMP_NAME_ATTEMPTS)
-			continue;
-		/* Another filesystem, no hard links there, or the directory
-		 * is gone: copying handles (or reports) each of those. */
-		return 0;
-	}
 	struct timespec times[2];
 	blob_times(blob, times);
-	int result = 0;
-	if (chmod(temp, fs->file_mode) < 0)
-		result = fs_error(call, errno, "set the mode of", temp);
-	else if (utimensat(AT_FDCWD, temp, times, 0) < 0)
-		result = fs_error(call, errno, "set the mtime of", temp);
-	if (result < 0) {
-		unlink(temp);
-		return result == -ENOENT ? not_found_is_io(call) : result;
-	}
-	return 1;
+	bool same_mtime = times[1].tv_nsec == UTIME_OMIT ||
+			  (times[1].tv_sec == by_fd.st_mtim.tv_sec &&
+			   times[1].tv_nsec == by_fd.st_mtim.tv_nsec);
+	/* Failing either, the copy sets them on a file of its own. */
+	if ((by_fd.st_mode & 07777) != fs->file_mode &&
+	    fchmod(blob->fd, fs->file_mode) < 0)
+		return 0;
+	if (!same_mtime && futimens(blob->fd, times) < 0)
+		return 0;
+	if (link(blob->path, target) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return crash_error_set(&call->error, -ENOENT, "no directory %s",
+				       dir);
+	if (errno != EEXIST)
+		return 0; /* another filesystem, no hard links there */
+	char temp[PATH_MAX];
+	int result = link_temp(call, blob->path, dir, file_name, temp,
+			       sizeof temp);
+	if (result == -EXDEV)
+		return 0;
+	if (result < 0)
+		return result;
+	if (rename(temp, target) == 0)
+		return 1;
+	result = fs_error(call, errno, "rename into", target);
+	unlink(temp);
+	return result == -ENOENT ? not_found_is_io(call) : result;
 }
 
-/* Writes <dir>/<file_name> atomically from the blob. */
+/* Writes <dir>/<file_name> atomically from the blob, making dir (mkdir -p)
+ * if it is missing. */
 static int write_file(const struct fs_store *fs, struct crash_call *call,
 		      const char *dir, const char *file_name,
 		      const struct crash_blob *blob)
@@ -342,19 +374,23 @@ static int write_file(const struct fs_store *fs, struct crash_call *call,
 	if (result < 0)
 		return result;
 	for (int attempt = 1;; attempt++) {
-		result = write_temp_link(fs, call, dir, file_name, blob, temp,
-					 sizeof temp);
-		if (result == 0)
+		result = adopt_spool_file(fs, call, dir, file_name, target,
+					  blob);
+		if (result == 1)
+			return 0;
+		if (result == 0) {
 			result = write_temp_copy(fs, call, dir, file_name,
 						 blob, temp, sizeof temp);
-		if (result >= 0) {
-			if (rename(temp, target) == 0)
-				return 0;
-			result = fs_error(call, errno, "rename into", target);
-			unlink(temp);
+			if (result >= 0) {
+				if (rename(temp, target) == 0)
+					return 0;
+				result = fs_error(call, errno, "rename into",
+						  target);
+				unlink(temp);
+			}
 		}
-		/* The directory went away (a concurrent remove of the same
-		 * crash): make it again, a few times. */
+		/* The directory is not there yet, or went away (a concurrent
+		 * remove of the same crash): make it, a few times. */
 		if (result != -ENOENT)
 			return result;
 		if (attempt >= WRITE_ATTEMPTS)
@@ -427,9 +463,6 @@ int fs_save_raw_crash(struct crash_store *store, struct crash_call *call,
 	result = check_dumps(fs, call, dumps, dump_count, parts);
 	if (result < 0)
 		goto out;
-	result = fs_mkdir_p(fs, call, paths.parent);
-	if (result < 0)
-		goto out;
 	const struct crash_part raw_part = { CRASH_PART_RAW_CRASH, NULL };
 	result = write_part(fs, call, &paths, crash_id, &raw_part, raw_crash);
 	for (size_t i = 0; result == 0 && i < dump_count; i++)
@@ -483,9 +516,6 @@ int fs_save_dump(struct crash_store *store, struct crash_call *call,
 	result = check_dumps(fs, call, dump, 1, &part);
 	if (result < 0)
 		return result;
-	result = fs_mkdir_p(fs, call, paths.parent);
-	if (result < 0)
-		return result;
 	result = write_part(fs, call, &paths, crash_id, &part, &dump->blob);
 	if (result < 0 || !fs->dated)
 		return result;
@@ -507,9 +537,6 @@ int fs_save_processed(struct crash_store *store, struct crash_call *call,
 				       "save the processed crash %s: no bytes "
 				       "given",
 				       crash_id);
-	result = fs_mkdir_p(fs, call, paths.parent);
-	if (result < 0)
-		return result;
 	return write_part(fs, call, &paths, crash_id, &part, processed);
 }
 

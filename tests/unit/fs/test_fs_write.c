@@ -101,6 +101,20 @@ static void test_adoption(void)
 	struct stat st;
 	CHECK(stat(path, &st) == 0 && st.st_mtim.tv_sec == 1111 &&
 	      st.st_mtim.tv_nsec == 250000000);
+	/* Adopted again over the stored file (a new version): replaced
+	 * whole, through a temporary name that does not stay. */
+	struct test_blob again;
+	REQUIRE(test_blob_make(&again, s.spool, "{\"a\": 22}", 9, 1212) == 0);
+	again.blob.adoptable = true;
+	CHECK_INT(crash_store_save_raw_crash(s.store, &s.call, A, &again.blob,
+					     NULL, 0),
+		  0);
+	CHECK(inode_of(path) == inode_of(again.path));
+	CHECK(test_file_equals(path, "{\"a\": 22}", 9));
+	CHECK(stat(path, &st) == 0 && st.st_mtim.tv_sec == 1212);
+	CHECK_INT(test_mode(path), 0644);
+	CHECK_INT(count_temp_files(s.root), 0);
+	test_blob_free(&again);
 	/* Not adoptable: copied. */
 	struct crash_dump dumps[1] = { { NULL, dump.blob } };
 	CHECK_INT(crash_store_save_dump(s.store, &s.call, A, &dumps[0]), 0);
