@@ -479,7 +479,13 @@ def test_interrupt_during_backoff_returns_promptly(mount, workdir):
         assert cp.poll() is None
         start = time.monotonic()
         cp.send_signal(signal.SIGINT)
-        cp.wait(timeout=10)
+        try:
+            cp.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("cp did not end within 10 s of SIGINT; its kernel "
+                        "stack:\n%s\ndaemon log:\n%s" % (
+                            kernel_stack(cp.pid),
+                            m.stderr_text()[-4000:]))
         assert time.monotonic() - start < 3.0
         assert cp.returncode != 0
     finally:
@@ -491,6 +497,15 @@ def test_interrupt_during_backoff_returns_promptly(mount, workdir):
     # ends within one delay and the unmount is not held up.
     down.unlink()
     assert m.unmount(timeout=60) == 0
+
+
+def kernel_stack(pid):
+    """Where a stuck process waits in the kernel, for a failure message."""
+    try:
+        with open("/proc/%d/stack" % pid) as stack:
+            return stack.read()
+    except OSError as error:
+        return "(unreadable: %s)" % error
 
 
 def call_within(function, seconds):
