@@ -468,10 +468,14 @@ def test_interrupt_during_backoff_returns_promptly(mount, workdir):
     source.write_bytes(helpers.make_raw_crash_json(helpers.EXAMPLE_1))
     directory = by_id(m, helpers.EXAMPLE_1)
     os.mkdir(directory)
+    # SIGINT must kill cp, as Ctrl-C would: a suite started in the
+    # background (`tests/run &`, some CI runners) has SIGINT ignored, and
+    # an ignored signal stays ignored across fork and exec.
     cp = subprocess.Popen(["cp", str(source),
                            str(directory / (helpers.EXAMPLE_1 + ".json"))],
                           stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+                          stderr=subprocess.PIPE,
+                          preexec_fn=default_sigint)
     try:
         # cp's close waits in the backoff.
         assert wait_for(lambda: store_stats(m)["store.retry"]["state"] ==
@@ -497,6 +501,10 @@ def test_interrupt_during_backoff_returns_promptly(mount, workdir):
     # ends within one delay and the unmount is not held up.
     down.unlink()
     assert m.unmount(timeout=60) == 0
+
+
+def default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kernel_stack(pid):
