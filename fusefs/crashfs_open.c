@@ -86,11 +86,32 @@ int crashfs_stage_stored_part(struct crashfs *fs, const char *path,
 			       : crashfs_report_store(fs, result, "open", path,
 						      &call);
 	struct staged_file *file;
-	result = staging_create(fs->staging, path, view,
-				part_stat.mode ? part_stat.mode : 0644, &file);
+	result = staging_new_file(fs->staging, path, view,
+				  part_stat.mode ? part_stat.mode : 0644, &file);
+	if (result < 0) {
+		close(fd);
+		return crashfs_report(fs, result, "stage", path,
+				      "cannot make a spool file");
+	}
+	/* Loaded before it is in the table: nobody sees it half copied. */
+	result = staged_file_load(file, fd, part_stat.size,
+				  keep < 0 ? part_stat.size : keep);
+	close(fd);
+	file->stored = true;
+	if (keep < 0 || keep == part_stat.size)
+		file->mtime = part_stat.mtime; /* unchanged bytes */
+	else
+		file->dirty = true;
+	if (result < 0) {
+		staging_put(file);
+		return crashfs_report(
+			fs, result, "stage", path,
+			"cannot copy the stored part into the spool");
+	}
+	result = staging_insert(fs->staging, file, false);
 	if (result == -EEXIST) {
 		/* Staged by another request meanwhile: use that one. */
-		close(fd);
+		staging_put(file);
 		file = staging_find(fs->staging, path);
 		if (!file)
 			return crashfs_report(fs, -EAGAIN, "stage", path,
@@ -105,31 +126,10 @@ int crashfs_stage_stored_part(struct crashfs *fs, const char *path,
 			return crashfs_report(fs, result, "stage", path,
 					      "spool file");
 		}
-		*out = file;
-		return 0;
-	}
-	if (result < 0) {
-		close(fd);
-		return crashfs_report(fs, result, "stage", path,
-				      "cannot make a spool file");
-	}
-	pthread_mutex_lock(&file->lock);
-	result = staged_file_load(file, fd, part_stat.size,
-				  keep < 0 ? part_stat.size : keep);
-	file->stored = true;
-	if (keep < 0 || keep == part_stat.size)
-		file->mtime = part_stat.mtime; /* unchanged bytes */
-	else
-		file->dirty = true;
-	if (result < 0)
-		staging_drop(file);
-	pthread_mutex_unlock(&file->lock);
-	close(fd);
-	if (result < 0) {
+	} else if (result < 0) {
 		staging_put(file);
-		return crashfs_report(
-			fs, result, "stage", path,
-			"cannot copy the stored part into the spool");
+		return crashfs_report(fs, result, "stage", path,
+				      "cannot stage the file");
 	}
 	*out = file;
 	return 0;
@@ -195,7 +195,7 @@ static int open_stored(struct crashfs *fs, const char *path,
 }
 
 /* A writer that truncates gets a version of its own (see
- * staging_create_replacing), unless the staged file at path is idle (a
+ * staging_insert), unless the staged file at path is idle (a
  * temporary file awaiting its rename, not open, no commit in flight): that
  * one is reused. */
 static int open_new_version(struct crashfs *fs, const char *path,
@@ -235,15 +235,20 @@ static int open_new_version(struct crashfs *fs, const char *path,
 						    &call);
 		}
 	}
-	result = staging_create_replacing(fs->staging, path, view, mode, &file);
+	result = staging_new_file(fs->staging, path, view, mode, &file);
+	if (result == 0) {
+		/* Set up before it is in the table, where another writer
+		 * could otherwise take it for an idle file and share it. */
+		file->dirty = true; /* an empty version is a version */
+		file->stored = stored;
+		file->open_count = 1; /* ours: see open_staged */
+		result = staging_insert(fs->staging, file, true);
+		if (result < 0)
+			staging_put(file);
+	}
 	if (result < 0)
 		return crashfs_report(fs, result, "open", path,
 				      "cannot stage the file");
-	pthread_mutex_lock(&file->lock);
-	file->dirty = true; /* an empty version is a version */
-	file->stored = stored;
-	file->open_count++; /* ours: see open_staged */
-	pthread_mutex_unlock(&file->lock);
 	fi->flags &= ~O_TRUNC;
 	return open_staged(fs, file, fi, path, true);
 }
@@ -386,16 +391,20 @@ static int create_once(const char *path, mode_t mode, struct fuse_file_info *fi)
 						mode & 07777);
 		return open_for_update(fs, path, &view, fi);
 	}
-	result = staging_create(fs->staging, path, &view, mode, &file);
+	result = staging_new_file(fs->staging, path, &view, mode, &file);
+	if (result == 0) {
+		/* Claimed before it is in the table (see open_new_version). */
+		file->dirty = true; /* a created file is committed even if empty */
+		file->open_count = 1; /* ours: see open_staged */
+		result = staging_insert(fs->staging, file, false);
+		if (result < 0)
+			staging_put(file);
+	}
 	if (result == -EEXIST)
 		return (fi->flags & O_EXCL) ? -EEXIST : -EAGAIN;
 	if (result < 0)
 		return crashfs_report(fs, result, "create", path,
 				      "cannot stage the file");
-	pthread_mutex_lock(&file->lock);
-	file->dirty = true; /* a created file is committed even if empty */
-	file->open_count++; /* ours: see open_staged */
-	pthread_mutex_unlock(&file->lock);
 	fi->flags &= ~O_TRUNC;
 	return open_staged(fs, file, fi, path, true);
 }

@@ -169,9 +169,9 @@ void staging_put(struct staged_file *file)
 		free_file(file);
 }
 
-static int create(struct staging *staging, const char *path,
-		  const struct view_path *view, mode_t mode, bool replace,
-		  struct staged_file **out)
+int staging_new_file(struct staging *staging, const char *path,
+		     const struct view_path *view, mode_t mode,
+		     struct staged_file **out)
 {
 	struct staged_file *file = calloc(1, sizeof *file);
 	if (!file)
@@ -179,6 +179,7 @@ static int create(struct staging *staging, const char *path,
 	file->staging = staging;
 	file->fd = -1;
 	file->mode = mode & 07777;
+	file->refs = 1; /* the caller's */
 	pthread_mutex_init(&file->lock, NULL);
 	pthread_cond_init(&file->commit_done, NULL);
 	clock_gettime(CLOCK_REALTIME, &file->mtime);
@@ -194,10 +195,18 @@ static int create(struct staging *staging, const char *path,
 		free_file(file);
 		return result;
 	}
+	*out = file;
+	return 0;
+}
 
+int staging_insert(struct staging *staging, struct staged_file *file,
+		   bool replace)
+{
 	struct staged_file *detached = NULL;
+	int result = 0;
+
 	pthread_mutex_lock(&staging->lock);
-	struct staged_file *existing = find_locked(staging, path);
+	struct staged_file *existing = find_locked(staging, file->path);
 	if (existing && !replace) {
 		result = -EEXIST;
 	} else if (!existing && staging->count >= staging->max_files) {
@@ -209,35 +218,15 @@ static int create(struct staging *staging, const char *path,
 			detached = existing;
 		}
 		insert_locked(staging, file);
-		file->refs = 2; /* the table's and the caller's */
+		file->refs++; /* the table's */
 	}
 	pthread_mutex_unlock(&staging->lock);
 	staging_put(detached);
-	if (result < 0) {
-		if (result == -ENOSPC)
-			crash_log(CRASH_LOG_ERROR,
-				  "staging %s: %zu files staged already "
-				  "(staged_max)",
-				  path, staging->max_files);
-		free_file(file);
-		return result;
-	}
-	*out = file;
-	return 0;
-}
-
-int staging_create(struct staging *staging, const char *path,
-		   const struct view_path *view, mode_t mode,
-		   struct staged_file **out)
-{
-	return create(staging, path, view, mode, false, out);
-}
-
-int staging_create_replacing(struct staging *staging, const char *path,
-			     const struct view_path *view, mode_t mode,
-			     struct staged_file **out)
-{
-	return create(staging, path, view, mode, true, out);
+	if (result == -ENOSPC)
+		crash_log(CRASH_LOG_ERROR,
+			  "staging %s: %zu files staged already (staged_max)",
+			  file->path, staging->max_files);
+	return result;
 }
 
 bool staging_is_hot(struct staging *staging, const char *path, int seconds)

@@ -34,7 +34,7 @@
  *     unlink) waits for one in flight: staged_file_wait_commit() waits on
  *     the file's condition variable with the lock released.
  * A staged file lives while referenced: by the table and by each user
- * (staging_find/staging_create give a reference, staging_put drops it);
+ * (staging_find/staging_new_file give a reference, staging_put drops it);
  * the last reference closes and removes its spool file.
  */
 #ifndef CRASHFS_FUSEFS_STAGING_H
@@ -88,7 +88,7 @@ struct staged_file {
 				  a write copies it first */
 	pthread_cond_t commit_done; /* signalled when committing clears */
 	/* Out of the table but not unlinked: replaced by a newer version
-	 * (staging_create_replacing); in_table tells. */
+	 * (staging_insert with replace); in_table tells. */
 };
 
 int staging_open(struct spool *spool, size_t max_files, struct staging **out);
@@ -102,20 +102,24 @@ struct staged_file *staging_find(struct staging *staging, const char *path);
 void staging_hold(struct staged_file *file);
 void staging_put(struct staged_file *file);
 
-/* Stages a new empty file at path (mtime now) and returns it with a new
- * reference.  -EEXIST if path is staged already, -ENOSPC past the table's
- * size or when the spool is full. */
-int staging_create(struct staging *staging, const char *path,
-		   const struct view_path *view, mode_t mode,
-		   struct staged_file **out);
-/* Same, but a file staged at path before is detached: out of the table (so
- * lookups see the new one), still owned by its open handles and still
- * committed at their close.  Each writer that truncates gets a version of
- * its own, so concurrent rewrites commit whole versions, never a mix. */
-int staging_create_replacing(struct staging *staging, const char *path,
-			     const struct view_path *view, mode_t mode,
-			     struct staged_file **out);
-
+/* A new empty staged file for path (mtime now), outside the table, with
+ * the caller's reference.  The caller sets it up (open_count, dirty,
+ * stored, loaded bytes) while nobody else can see it, then inserts it:
+ * a file enters the table complete, so no other request ever finds a
+ * half-made one (an opener taking it for idle, a reader for empty).  If it
+ * is never inserted, staging_put frees it and its spool file. */
+int staging_new_file(struct staging *staging, const char *path,
+		     const struct view_path *view, mode_t mode,
+		     struct staged_file **out);
+/* Puts a new file in the table (the table takes a reference of its own).
+ * -EEXIST if path is staged already and !replace, -ENOSPC past the
+ * table's size.  With replace, a file staged at path before is detached:
+ * out of the table (so lookups see the new one), still owned by its open
+ * handles and still committed at their close.  Each writer that truncates
+ * gets a version of its own, so concurrent rewrites commit whole
+ * versions, never a mix. */
+int staging_insert(struct staging *staging, struct staged_file *file,
+		   bool replace);
 /* True while a file is staged at path, and for seconds after the last one
  * left the table.  Readers opening such a path bypass the page cache: the
  * kernel shares one inode between readers and writers of a path, and a
@@ -144,7 +148,8 @@ void staged_file_commit_begin(struct staged_file *file);
 bool staged_file_commit_end(struct staged_file *file, const char *spool_path);
 
 /* Fills an empty staged file with the first keep bytes of a stored
- * version (fd of size bytes), then extends it with zeros to keep. */
+ * version (fd of size bytes), then extends it with zeros to keep.  Called
+ * before the file is inserted (staging_new_file), so without its lock. */
 int staged_file_load(struct staged_file *file, int fd, off_t size, off_t keep);
 /* Before writing bytes up to end: copy-on-write if adopted or read by a
  * commit in flight, charge the growth to the spool.  -ENOSPC past the
