@@ -325,12 +325,14 @@ int store_registry_open_file(const char *file_name,
 	json_t *value;
 	json_object_foreach(root, key, value) {
 		if (strcmp(key, "store") != 0 && strcmp(key, "stores") != 0) {
+			/* key lives in root: the message first, then free. */
+			result = crash_error_set(error, -EINVAL,
+						 "%s: \"%s\": unknown top-level "
+						 "key (expected \"store\" and "
+						 "optionally \"stores\")",
+						 file_name, key);
 			json_decref(root);
-			return crash_error_set(error, -EINVAL,
-					       "%s: %s: unknown top-level key "
-					       "(expected \"store\" and "
-					       "optionally \"stores\")",
-					       file_name, key);
+			return result;
 		}
 	}
 	struct crash_store_env file_env = *env;

@@ -161,3 +161,18 @@ def test_malformed_json_source_is_a_startup_error(mount, workdir):
 def test_missing_json_source_is_a_startup_error(mount, workdir):
     text = startup_error(mount, workdir / "absent.json")
     assert "absent.json" in text
+
+
+@pytest.mark.parametrize("document", [
+    {"stor": {"type": "fs", "root": "x"}},
+    {"x": 1},
+])
+def test_misspelt_top_level_key_is_a_startup_error_naming_it(
+        mount, workdir, document):
+    config = workdir / "store.json"
+    config.write_text(json.dumps(document))
+    m = mount(config, expect_failure=True)
+    assert m.returncode == 1
+    text = m.stderr_text()
+    key = next(iter(document))
+    assert '"%s": unknown top-level key' % key in text

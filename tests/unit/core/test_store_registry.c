@@ -184,6 +184,18 @@ static void test_open_file(void)
 	check_contains(error.message, "store.type");
 	check_contains(error.message, "nul");
 
+	/* A misspelt top-level key (the most common mistake) is named; the
+	 * message is built before the document holding the key is freed. */
+	CHECK_INT(open_file_text("{\"stor\": {\"type\": \"null\"}}",
+				 file_name, sizeof file_name, &store, &error),
+		  -EINVAL);
+	CHECK(store == NULL);
+	check_contains(error.message, "\"stor\": unknown top-level key");
+	CHECK_INT(open_file_text("{\"x\": 1}", file_name, sizeof file_name,
+				 &store, &error),
+		  -EINVAL);
+	check_contains(error.message, "\"x\": unknown top-level key");
+
 	/* Duplicate keys would silently drop a configured store. */
 	CHECK_INT(open_file_text("{\"store\": {\"type\": \"null\", "
 				 "\"type\": \"fs\"}}",
