@@ -205,8 +205,10 @@ int crashfs_release(const char *path, struct fuse_file_info *fi)
 		pthread_mutex_lock(&file->lock);
 		/* Written after the last close (a mapping, a dup'ed
 		 * descriptor): its last chance, logged. */
-		if (--file->open_count == 0)
+		if (--file->open_count == 0) {
+			staged_file_mark_idle(file);
 			crashfs_commit_closed(fs, file);
+		}
 		pthread_mutex_unlock(&file->lock);
 		staging_put(file);
 		break;

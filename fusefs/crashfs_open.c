@@ -358,9 +358,9 @@ static int create_once(const char *path, mode_t mode, struct fuse_file_info *fi)
 			fs, -EINVAL, "create", path,
 			"not a part file name (<id>.json, <id>.dump, "
 			"<id>.<name>.dump, <id>.jsonz) or a "
-			"temporary name");
-	if (view.kind == VIEW_PART_FILE ? !crashfs_store_can_save(fs, &view.part)
-					: !crashfs_store_can_write(fs))
+			"temporary name of one (.<part>.<tag>)");
+	/* A temporary is checked as the part it will be renamed to. */
+	if (!crashfs_store_can_save(fs, &view.part))
 		return crashfs_report(fs, -EROFS, "create", path,
 				      "the store does not accept this part");
 

@@ -502,6 +502,8 @@ static void *crashfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 json_t *crashfs_stats(struct crashfs *fs)
 {
 	struct crashfs_counters *c = &fs->counters;
+	/* So that the counts say what is really staged. */
+	staging_expire_temporaries(fs->staging, false);
 	const struct {
 		const char *name;
 		uint64_t value;
@@ -522,6 +524,9 @@ json_t *crashfs_stats(struct crashfs *fs)
 		{ "mtime_updates", atomic_load(&c->mtime_updates) },
 		{ "errors", atomic_load(&c->errors) },
 		{ "staged_files", staging_count(fs->staging) },
+		{ "temporaries", staging_temporary_count(fs->staging) },
+		{ "temporaries_expired",
+		  staging_temporaries_expired(fs->staging) },
 		{ "pending_dirs", pending_dirs_count(fs->pending) },
 		{ "spool_bytes", spool_bytes(fs->spool) },
 		{ "spool_max", spool_max_bytes(fs->spool) },

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fusefs/crashfs.h"
+#include "fusefs/mount_point.h"
 #include "mountopts/mount_options.h"
 #include "storage/crash_log.h"
 #include "storage/fs/fs_store.h"
@@ -165,6 +167,8 @@ static void set_up_view(struct crashfs *fs, const struct mount_options *options,
 		naming, "dump_file_suffix", crash_naming_default.dump_suffix);
 	fs->view.naming.jsonz_suffix = node_string(
 		naming, "jsonz_file_suffix", crash_naming_default.jsonz_suffix);
+	fs->view.main_dump_name =
+		node_string(naming, "dump_field", CRASH_MAIN_DUMP_NAME);
 
 	switch (options->view) {
 	case MOUNT_VIEW_RADIX:
@@ -187,6 +191,50 @@ static void set_up_view(struct crashfs *fs, const struct mount_options *options,
 	}
 }
 
+/* A directory SOURCE that is missing is made as mkdir would: its parent
+ * must exist, so a typo in the path is an error, not a new tree
+ * somewhere; -o create makes the whole path.  Returns 0 or an exit
+ * status after printing why. */
+static int make_source_dir(const struct mount_options *options)
+{
+	const char *source = options->source;
+	struct stat st;
+	int result;
+
+	if (stat(source, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		fprintf(stderr, "crashfs: SOURCE %s: %s\n", source,
+			strerror(ENOTDIR));
+		return 1;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "crashfs: SOURCE %s: %s\n", source,
+			strerror(errno));
+		return 1;
+	}
+	if (options->create_source) {
+		result = spool_make_dirs(source, 0777);
+	} else if (mkdir(source, 0777) == 0) {
+		result = 0;
+	} else if (errno == ENOENT) {
+		fprintf(stderr,
+			"crashfs: SOURCE %s: its parent directory does not "
+			"exist (-o create makes the whole path)\n",
+			source);
+		return 1;
+	} else {
+		result = -errno;
+	}
+	if (result < 0) {
+		fprintf(stderr, "crashfs: SOURCE %s: %s\n", source,
+			strerror(-result));
+		return 1;
+	}
+	crash_log(CRASH_LOG_INFO, "created the store directory %s", source);
+	return 0;
+}
+
 /* Opens the spool, the store tree and the tables.  Returns 0 or an exit
  * status after printing why. */
 static int open_crashfs(struct crashfs *fs, struct mount_options *options,
@@ -196,12 +244,9 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 	int result;
 
 	if (!options->source_is_json) {
-		result = spool_make_dirs(options->source, 0777);
-		if (result < 0) {
-			fprintf(stderr, "crashfs: SOURCE %s: %s\n",
-				options->source, strerror(-result));
-			return 1;
-		}
+		result = make_source_dir(options);
+		if (result != 0)
+			return result;
 	}
 	char *root = spool_root(options);
 	if (!root) {
@@ -239,7 +284,14 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 
 	*naming_out = naming_node(options);
 	set_up_view(fs, options, *naming_out);
-	if (staging_open(fs->spool, options->staged_max, &fs->staging) < 0 ||
+	struct staging_limits limits = {
+		.max_files = options->staged_max,
+		.max_temporaries = options->temporary_max
+					   ? options->temporary_max
+					   : (options->staged_max + 1) / 2,
+		.temporary_ttl = options->temporary_ttl,
+	};
+	if (staging_open(fs->spool, &limits, &fs->staging) < 0 ||
 	    pending_dirs_new(options->pending_max, &fs->pending) < 0) {
 		fprintf(stderr, "crashfs: out of memory\n");
 		return 1;
@@ -299,6 +351,18 @@ static int run_loop(struct fuse *fuse, const struct fuse_cmdline_opts *cmdline)
 	return result;
 }
 
+/* libfuse's handlers (SIGTERM, SIGINT and SIGHUP end the loop; SIGPIPE
+ * ignored), except that SIGHUP does not stop the daemon: a terminal that
+ * closes or a service manager's reload must not unmount a store. */
+static int set_signal_handlers(struct fuse_session *session)
+{
+	if (fuse_set_signal_handlers(session) != 0)
+		return -1;
+	struct sigaction ignore = { .sa_handler = SIG_IGN };
+	sigemptyset(&ignore.sa_mask);
+	return sigaction(SIGHUP, &ignore, NULL);
+}
+
 static int mount_and_serve(struct fuse *fuse, struct crashfs *fs,
 			   const struct fuse_cmdline_opts *cmdline,
 			   const struct mount_options *options)
@@ -320,7 +384,7 @@ static int mount_and_serve(struct fuse *fuse, struct crashfs *fs,
 		fuse_set_log_func(log_from_libfuse);
 	}
 	struct fuse_session *session = fuse_get_session(fuse);
-	if (fuse_set_signal_handlers(session) != 0) {
+	if (set_signal_handlers(session) != 0) {
 		crash_log(CRASH_LOG_ERROR, "cannot set signal handlers");
 		fuse_unmount(fuse);
 		return 1;
@@ -334,9 +398,17 @@ static int mount_and_serve(struct fuse *fuse, struct crashfs *fs,
 	fs->invalidator = NULL;
 	fuse_remove_signal_handlers(session);
 	fuse_unmount(fuse);
+	/* libfuse's handlers end the loop with the signal's number as its
+	 * result: SIGTERM and SIGINT are how a daemon is asked to stop. */
+	if (result == SIGTERM || result == SIGINT) {
+		crash_log(CRASH_LOG_INFO, "stopped by %s: unmounted %s",
+			  result == SIGTERM ? "SIGTERM" : "SIGINT",
+			  cmdline->mountpoint);
+		return 0;
+	}
 	if (result != 0) {
 		crash_log(CRASH_LOG_ERROR, "the request loop failed: %s",
-			  strerror(result < 0 ? -result : result));
+			  result < 0 ? strerror(-result) : strsignal(result));
 		return 1;
 	}
 	crash_log(CRASH_LOG_INFO, "unmounted %s", cmdline->mountpoint);
@@ -372,6 +444,19 @@ int main(int argc, char *argv[])
 	if (fuse_parse_cmdline(&options.args, &cmdline) != 0) {
 		mount_options_release(&options);
 		return MOUNT_OPTIONS_USAGE_ERROR;
+	}
+	if (!cmdline.mountpoint) {
+		fprintf(stderr, "crashfs: no MOUNTPOINT (usage: crashfs SOURCE "
+				"MOUNTPOINT [options])\n");
+		mount_options_release(&options);
+		return MOUNT_OPTIONS_USAGE_ERROR;
+	}
+	if (mount_point_check(cmdline.mountpoint, options.nonempty, error,
+			      sizeof error) < 0) {
+		fprintf(stderr, "crashfs: %s\n", error);
+		free(cmdline.mountpoint);
+		mount_options_release(&options);
+		return 1;
 	}
 	crash_log_set_level(cmdline.debug ? CRASH_LOG_DEBUG
 					  : options.log_level);

@@ -14,11 +14,20 @@
  * reader bypass the page cache). */
 #define STAGING_RECENT_SLOTS 1024
 
+/* Expired temporaries named one by one per sweep; the rest are counted
+ * in one more line. */
+#define EXPIRY_LOG_LINES 10
+/* Temporaries looked at per sweep (a sweep holds a reference to each). */
+#define EXPIRY_BATCH 256
+
 struct staging {
 	struct spool *spool;
-	size_t max_files;
+	struct staging_limits limits;
 	pthread_mutex_t lock;
 	size_t count;
+	size_t temporary_count;
+	uint64_t temporaries_expired;
+	time_t last_sweep;
 	struct staged_file *buckets[STAGING_BUCKETS];
 	uint64_t recent_hash[STAGING_RECENT_SLOTS];
 	time_t recent_time[STAGING_RECENT_SLOTS];
@@ -46,13 +55,14 @@ static time_t monotonic_seconds(void)
 	return now.tv_sec;
 }
 
-int staging_open(struct spool *spool, size_t max_files, struct staging **out)
+int staging_open(struct spool *spool, const struct staging_limits *limits,
+		 struct staging **out)
 {
 	struct staging *staging = calloc(1, sizeof *staging);
 	if (!staging)
 		return -ENOMEM;
 	staging->spool = spool;
-	staging->max_files = max_files;
+	staging->limits = *limits;
 	pthread_mutex_init(&staging->lock, NULL);
 	*out = staging;
 	return 0;
@@ -101,6 +111,27 @@ size_t staging_count(struct staging *staging)
 	return count;
 }
 
+size_t staging_temporary_count(struct staging *staging)
+{
+	pthread_mutex_lock(&staging->lock);
+	size_t count = staging->temporary_count;
+	pthread_mutex_unlock(&staging->lock);
+	return count;
+}
+
+uint64_t staging_temporaries_expired(struct staging *staging)
+{
+	pthread_mutex_lock(&staging->lock);
+	uint64_t count = staging->temporaries_expired;
+	pthread_mutex_unlock(&staging->lock);
+	return count;
+}
+
+static bool is_temporary(const struct staged_file *file)
+{
+	return file->view.kind == VIEW_STAGED_NAME;
+}
+
 /* Table lock held. */
 static struct staged_file *find_locked(struct staging *staging,
 				       const char *path)
@@ -128,6 +159,8 @@ static void unlink_locked(struct staging *staging, struct staged_file *file)
 	file->next = NULL;
 	file->in_table = false;
 	staging->count--;
+	if (is_temporary(file))
+		staging->temporary_count--;
 }
 
 /* Table lock held. */
@@ -138,6 +171,8 @@ static void insert_locked(struct staging *staging, struct staged_file *file)
 	staging->buckets[bucket] = file;
 	file->in_table = true;
 	staging->count++;
+	if (is_temporary(file))
+		staging->temporary_count++;
 }
 
 struct staged_file *staging_find(struct staging *staging, const char *path)
@@ -183,6 +218,7 @@ int staging_new_file(struct staging *staging, const char *path,
 	pthread_mutex_init(&file->lock, NULL);
 	pthread_cond_init(&file->commit_done, NULL);
 	clock_gettime(CLOCK_REALTIME, &file->mtime);
+	file->idle_since = monotonic_seconds();
 	view_path_copy(&file->view, view);
 	file->path = strdup(path);
 	if (!file->path) {
@@ -199,17 +235,129 @@ int staging_new_file(struct staging *staging, const char *path,
 	return 0;
 }
 
+/* Temporaries that were abandoned: nobody has them open, no commit is in
+ * flight, and the last close was more than temporary_ttl ago. */
+static bool has_expired(const struct staged_file *file, time_t now,
+			double ttl)
+{
+	return file->open_count == 0 && !file->committing &&
+	       !file->unlinked && (double)(now - file->idle_since) > ttl;
+}
+
+/* References to up to EXPIRY_BATCH temporaries of the table. */
+static size_t collect_temporaries(struct staging *staging,
+				  struct staged_file **batch)
+{
+	size_t count = 0;
+	pthread_mutex_lock(&staging->lock);
+	for (size_t i = 0; i < STAGING_BUCKETS && count < EXPIRY_BATCH &&
+			   staging->temporary_count;
+	     i++)
+		for (struct staged_file *file = staging->buckets[i];
+		     file && count < EXPIRY_BATCH; file = file->next)
+			if (is_temporary(file)) {
+				file->refs++;
+				batch[count++] = file;
+			}
+	pthread_mutex_unlock(&staging->lock);
+	return count;
+}
+
+size_t staging_expire_temporaries(struct staging *staging, bool force)
+{
+	struct staged_file *batch[EXPIRY_BATCH];
+	time_t now = monotonic_seconds();
+	size_t expired = 0;
+
+	pthread_mutex_lock(&staging->lock);
+	bool due = staging->temporary_count > 0 &&
+		   (force || now != staging->last_sweep);
+	if (due)
+		staging->last_sweep = now;
+	pthread_mutex_unlock(&staging->lock);
+	if (!due)
+		return 0;
+	size_t count = collect_temporaries(staging, batch);
+	for (size_t i = 0; i < count; i++) {
+		struct staged_file *file = batch[i];
+		pthread_mutex_lock(&file->lock);
+		bool drop = is_temporary(file) && file->in_table &&
+			    has_expired(file, now,
+					staging->limits.temporary_ttl);
+		if (drop) {
+			staging_drop(file);
+			if (expired < EXPIRY_LOG_LINES)
+				crash_log(CRASH_LOG_WARNING,
+					  "temporary %s: not renamed onto a "
+					  "part within %gs of its last close: "
+					  "dropped (%lld bytes, temporary_ttl)",
+					  file->path,
+					  staging->limits.temporary_ttl,
+					  (long long)file->size);
+			expired++;
+		}
+		pthread_mutex_unlock(&file->lock);
+		staging_put(file);
+	}
+	if (expired > EXPIRY_LOG_LINES)
+		crash_log(CRASH_LOG_WARNING,
+			  "%zu more temporaries expired (temporary_ttl)",
+			  expired - EXPIRY_LOG_LINES);
+	if (expired) {
+		pthread_mutex_lock(&staging->lock);
+		staging->temporaries_expired += expired;
+		pthread_mutex_unlock(&staging->lock);
+	}
+	return expired;
+}
+
+/* -ENOSPC if the table cannot take file (table lock held). */
+static int check_room_locked(struct staging *staging,
+			     const struct staged_file *file)
+{
+	if (staging->count >= staging->limits.max_files)
+		return -ENOSPC;
+	if (is_temporary(file) &&
+	    staging->temporary_count >= staging->limits.max_temporaries)
+		return -ENOSPC;
+	return 0;
+}
+
+static void log_no_room(struct staging *staging, const struct staged_file *file)
+{
+	if (is_temporary(file) &&
+	    staging->temporary_count >= staging->limits.max_temporaries)
+		crash_log(CRASH_LOG_ERROR,
+			  "staging %s: %zu temporaries staged already "
+			  "(temporary_max); they expire %gs after their last "
+			  "close (temporary_ttl)",
+			  file->path, staging->limits.max_temporaries,
+			  staging->limits.temporary_ttl);
+	else
+		crash_log(CRASH_LOG_ERROR,
+			  "staging %s: %zu files staged already (staged_max)",
+			  file->path, staging->limits.max_files);
+}
+
 int staging_insert(struct staging *staging, struct staged_file *file,
 		   bool replace)
 {
 	struct staged_file *detached = NULL;
 	int result = 0;
 
+	staging_expire_temporaries(staging, false);
 	pthread_mutex_lock(&staging->lock);
 	struct staged_file *existing = find_locked(staging, file->path);
+	if (!existing && check_room_locked(staging, file) < 0) {
+		/* Abandoned temporaries may be all that is in the way. */
+		pthread_mutex_unlock(&staging->lock);
+		staging_expire_temporaries(staging, true);
+		pthread_mutex_lock(&staging->lock);
+		existing = find_locked(staging, file->path);
+	}
 	if (existing && !replace) {
 		result = -EEXIST;
-	} else if (!existing && staging->count >= staging->max_files) {
+	} else if (!existing && check_room_locked(staging, file) < 0) {
 		result = -ENOSPC;
 	} else {
 		if (existing) {
@@ -220,12 +368,10 @@ int staging_insert(struct staging *staging, struct staged_file *file,
 		insert_locked(staging, file);
 		file->refs++; /* the table's */
 	}
+	if (result == -ENOSPC)
+		log_no_room(staging, file);
 	pthread_mutex_unlock(&staging->lock);
 	staging_put(detached);
-	if (result == -ENOSPC)
-		crash_log(CRASH_LOG_ERROR,
-			  "staging %s: %zu files staged already (staged_max)",
-			  file->path, staging->max_files);
 	return result;
 }
 
@@ -282,6 +428,7 @@ int staging_list_dir(struct staging *staging, const char *dir_path,
 	struct staged_file **files = NULL;
 	int result = 0;
 
+	staging_expire_temporaries(staging, false);
 	pthread_mutex_lock(&staging->lock);
 	for (size_t i = 0; i < STAGING_BUCKETS && staging->count; i++) {
 		for (struct staged_file *file = staging->buckets[i]; file;
@@ -366,6 +513,11 @@ int staged_file_load(struct staged_file *file, int fd, off_t size, off_t keep)
 	file->size = keep;
 	file->generation++;
 	return 0;
+}
+
+void staged_file_mark_idle(struct staged_file *file)
+{
+	file->idle_since = monotonic_seconds();
 }
 
 void staged_file_wait_commit(struct staged_file *file)
@@ -529,6 +681,7 @@ int staging_move(struct staged_file *file, const char *new_path,
 	free(file->path);
 	file->path = path_copy;
 	view_path_copy(&file->view, new_view);
+	file->idle_since = monotonic_seconds();
 	if (was_in_table)
 		insert_locked(staging, file);
 	pthread_mutex_unlock(&staging->lock);

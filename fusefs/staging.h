@@ -36,6 +36,13 @@
  * A staged file lives while referenced: by the table and by each user
  * (staging_find/staging_new_file give a reference, staging_put drops it);
  * the last reference closes and removes its spool file.
+ *
+ * Temporaries (a VIEW_STAGED_NAME: rsync's ".<part>.XXXXXX") are stored
+ * only when renamed onto a part.  One that nobody has open and nobody
+ * renamed for temporary_ttl seconds was abandoned (its writer died or
+ * gave up): staging_expire_temporaries() drops it, logs it and counts it.
+ * At most max_temporaries are staged at once, so abandoned temporaries
+ * can never use up the table that real parts need.
  */
 #ifndef CRASHFS_FUSEFS_STAGING_H
 #define CRASHFS_FUSEFS_STAGING_H
@@ -87,14 +94,32 @@ struct staged_file {
 	bool spool_in_commit;  /* that commit reads the current spool file:
 				  a write copies it first */
 	pthread_cond_t commit_done; /* signalled when committing clears */
+	time_t idle_since;	    /* monotonic seconds: last close (or
+				       staging), for the expiry of
+				       temporaries nobody has open */
 	/* Out of the table but not unlinked: replaced by a newer version
 	 * (staging_insert with replace); in_table tells. */
 };
 
-int staging_open(struct spool *spool, size_t max_files, struct staging **out);
+struct staging_limits {
+	size_t max_files;	/* staged files at once (staged_max) */
+	size_t max_temporaries; /* of which temporaries (temporary_max) */
+	double temporary_ttl;	/* seconds a closed temporary may wait for
+				   its rename (temporary_ttl) */
+};
+
+int staging_open(struct spool *spool, const struct staging_limits *limits,
+		 struct staging **out);
 /* Frees every staged file left (their spool files are removed). */
 void staging_close(struct staging *staging);
 size_t staging_count(struct staging *staging);
+size_t staging_temporary_count(struct staging *staging);
+uint64_t staging_temporaries_expired(struct staging *staging);
+/* Drops the temporaries that expired (see above), at most once a second
+ * unless force; returns how many.  Called by staging_insert and
+ * staging_list_dir themselves, and by whoever reports the counts.  Takes
+ * each file's lock: call with none held. */
+size_t staging_expire_temporaries(struct staging *staging, bool force);
 
 /* The staged file at path with a new reference, or NULL. */
 struct staged_file *staging_find(struct staging *staging, const char *path);
@@ -117,7 +142,9 @@ int staging_new_file(struct staging *staging, const char *path,
  * out of the table (so lookups see the new one), still owned by its open
  * handles and still committed at their close.  Each writer that truncates
  * gets a version of its own, so concurrent rewrites commit whole
- * versions, never a mix. */
+ * versions, never a mix.  A temporary past max_temporaries (after
+ * expiring what it can) is -ENOSPC too, with a log line naming the
+ * limit. */
 int staging_insert(struct staging *staging, struct staged_file *file,
 		   bool replace);
 /* True while a file is staged at path, and for seconds after the last one
@@ -136,6 +163,9 @@ int staging_list_dir(struct staging *staging, const char *dir_path,
 		     struct staged_file ***files_out, size_t *count_out);
 
 /* --- The following need file->lock held. --- */
+
+/* Its last handle was closed: the expiry of a temporary counts from now. */
+void staged_file_mark_idle(struct staged_file *file);
 
 /* Waits (lock released meanwhile) until no commit of the file is in
  * flight. */

@@ -173,23 +173,65 @@ static void test_radix_parts(void)
 	CHECK_STR(view.part.dump_name, "upload_file_minidump_flash1");
 	CHECK(view.part.dump_name == view.dump_name);
 
-	/* Socorro's dated stores wrote a dump named "" as <id>..dump. */
-	CHECK_INT(parse_kind(&radix_view, ID1_DIR "/" ID1 "..dump",
-			     VIEW_PART_FILE, &view),
-		  0);
-	CHECK(view.part.dump_name == NULL);
+	/* One spelling per part: the store reads "<id>..dump" (Socorro's
+	 * dated stores wrote a dump named "" so) and
+	 * "<id>.upload_file_minidump.dump" as the main dump, so writing
+	 * either would silently replace <id>.dump. */
+	check_invalid(&radix_view, ID1_DIR "/" ID1 "..dump");
+	check_invalid(&radix_view, ID1_DIR "/" ID1 ".upload_file_minidump.dump");
+	check_invalid(&legacy_view,
+		      "/20120408/name/93/6c/" ID1 ".upload_file_minidump.dump");
+	check_invalid(&legacy_view, "/20120408/name/93/6c/" ID1 "..dump");
+	check_invalid(&radix_view,
+		      "/.crashfs/by-id/" ID1 "/" ID1 ".upload_file_minidump.dump");
 
 	CHECK_INT(parse_kind(&radix_view, ID1_DIR "/" ID1 ".jsonz",
 			     VIEW_PART_FILE, &view),
 		  0);
 	CHECK_INT(view.part.type, CRASH_PART_PROCESSED);
 
-	/* rsync's and editors' temporary names: staged only. */
+	/* rsync's and editors' temporary names of a part: staged only. */
 	CHECK_INT(parse_kind(&radix_view, ID1_DIR "/." ID1 ".json.Xa12Zq",
 			     VIEW_STAGED_NAME, &view),
 		  0);
 	CHECK_STR(view.crash_id, ID1);
 	CHECK_STR(view.name, "." ID1 ".json.Xa12Zq");
+	CHECK_INT(view.part.type, CRASH_PART_RAW_CRASH);
+	CHECK_INT(parse_kind(&radix_view,
+			     ID1_DIR "/." ID1
+				     ".upload_file_minidump_flash1.dump.a1.b2",
+			     VIEW_STAGED_NAME, &view),
+		  0);
+	CHECK_INT(view.part.type, CRASH_PART_DUMP);
+	CHECK_STR(view.part.dump_name, "upload_file_minidump_flash1");
+	CHECK_INT(parse_kind(&radix_view, ID1_DIR "/." ID1 ".dump.swp",
+			     VIEW_STAGED_NAME, &view),
+		  0);
+	CHECK(view.part.dump_name == NULL);
+	CHECK_INT(parse_kind(&radix_view, ID1_DIR "/." ID1 ".jsonz.~tmp~",
+			     VIEW_STAGED_NAME, &view),
+		  0);
+	CHECK_INT(view.part.type, CRASH_PART_PROCESSED);
+	/* Hidden names that no rename would make a part: refused, so they
+	 * cannot be written and then lost. */
+	check_invalid(&radix_view, ID1_DIR "/.hidden");
+	check_invalid(&radix_view, ID1_DIR "/.x.tmp");
+	check_invalid(&radix_view, ID1_DIR "/." ID1 ".json");
+	check_invalid(&radix_view, ID1_DIR "/." ID1 ".json.");
+	check_invalid(&radix_view, ID1_DIR "/." ID1 ".json.a b");
+	check_invalid(&radix_view, ID1_DIR "/." ID2 ".json.abcdef");
+	check_invalid(&radix_view, ID1_DIR "/." ID1 ".txt.abcdef");
+	check_invalid(&radix_view, ID1_DIR "/." ID1 "..dump.abcdef");
+	check_invalid(&radix_view,
+		      ID1_DIR "/." ID1 ".json."
+			      "0123456789012345678901234567890123456789"
+			      "0123456789012345678901234");
+	CHECK_INT(parse_kind(&radix_view,
+			     ID1_DIR "/." ID1 ".json."
+				     "0123456789012345678901234567890123456789"
+				     "012345678901234567890123",
+			     VIEW_STAGED_NAME, &view),
+		  0);
 
 	check_invalid(&radix_view, ID1_DIR "/" ID1);
 	check_invalid(&radix_view, ID1_DIR "/" ID1 ".txt");
@@ -229,10 +271,12 @@ static void test_control(void)
 			     "/.crashfs/by-id/" ID1 "/" ID1 ".json",
 			     VIEW_PART_FILE, &view),
 		  0);
-	CHECK_INT(parse_kind(&legacy_view, "/.crashfs/by-id/" ID1 "/.x.tmp",
+	CHECK_INT(parse_kind(&legacy_view,
+			     "/.crashfs/by-id/" ID1 "/." ID1 ".json.x1",
 			     VIEW_STAGED_NAME, &view),
 		  0);
 	CHECK_STR(view.crash_id, ID1);
+	check_invalid(&legacy_view, "/.crashfs/by-id/" ID1 "/.x.tmp");
 
 	check_invalid(&radix_view, "/.crashfs/queue");
 	check_invalid(&radix_view, "/.crashfs/stats/x");
@@ -258,12 +302,17 @@ static void test_legacy(void)
 			     VIEW_PART_FILE, &view),
 		  0);
 	CHECK_STR(view.part.dump_name, "upload_file_minidump_flash1");
-	CHECK_INT(parse_kind(&legacy_view, "/20120408/name/93/6c/.tmp.abc",
+	CHECK_INT(parse_kind(&legacy_view,
+			     "/20120408/name/93/6c/." ID1 ".json.abc123",
 			     VIEW_STAGED_NAME, &view),
 		  0);
-	CHECK_STR(view.crash_id, "");
+	CHECK_STR(view.crash_id, ID1);
+	CHECK_INT(view.part.type, CRASH_PART_RAW_CRASH);
 	CHECK_STR(view.prefix, "936c");
 	CHECK_INT(view.radix_level, 2);
+	check_invalid(&legacy_view, "/20120408/name/93/6c/.tmp.abc");
+	check_invalid(&legacy_view, "/20120408/name/93/6d/." ID1 ".json.abc");
+	check_invalid(&legacy_view, "/20120201/name/e8/82/." ID1 ".json.abc");
 
 	/* No per-crash directories in the legacy view. */
 	check_invalid(&legacy_view, "/20120408/name/93/6c/" ID1);
@@ -327,6 +376,17 @@ static void test_naming_options(void)
 	CHECK_STR(view.part.dump_name, "x");
 	check_invalid(&config, "/20120408/name/93");
 	check_invalid(&config, "/20120408/nom/93/6c/" ID1 "/" ID1 ".json");
+
+	/* The store's own name of the main dump is its alias. */
+	config.main_dump_name = "minidump";
+	check_invalid(&config, "/20120408/nom/93/6c/" ID1 "/" ID1
+			       ".minidump.dmp");
+	CHECK_INT(parse_kind(&config,
+			     "/20120408/nom/93/6c/" ID1 "/" ID1
+			     ".upload_file_minidump.dmp",
+			     VIEW_PART_FILE, &view),
+		  0);
+	CHECK_STR(view.part.dump_name, "upload_file_minidump");
 }
 
 static void test_paths_round_trip(void)

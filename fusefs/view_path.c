@@ -86,8 +86,7 @@ static int invalid(struct view_path *out, const char *reason)
 	return -ENOENT;
 }
 
-/* A temporary name: starts with '.', and is not "." or "..". */
-static bool is_temporary_name(const char *name)
+static bool is_hidden_name(const char *name)
 {
 	return name[0] == '.' && strcmp(name, ".") != 0 &&
 	       strcmp(name, "..") != 0;
@@ -117,18 +116,98 @@ static bool crash_belongs_here(const char *crash_id, const char *day,
 	return true;
 }
 
+static bool is_temporary_tag(const char *tag)
+{
+	size_t length = strlen(tag);
+	if (length == 0 || length > VIEW_TEMPORARY_TAG_MAX)
+		return false;
+	for (const char *c = tag; *c; c++) {
+		bool allowed = (*c >= 'a' && *c <= 'z') ||
+			       (*c >= 'A' && *c <= 'Z') ||
+			       (*c >= '0' && *c <= '9') || *c == '_' ||
+			       *c == '.' || *c == '~' || *c == '-';
+		if (!allowed)
+			return false;
+	}
+	return true;
+}
+
+/* Parses file_name as a part of crash_id, in the one spelling the view
+ * lists: the store's aliases of the main dump are refused. */
+static int parse_canonical_part(const struct view_config *config,
+				const char *crash_id, const char *file_name,
+				struct view_path *out)
+{
+	char canonical[VIEW_NAME_MAX + 1];
+	const char *main_dump_name = config->main_dump_name
+					     ? config->main_dump_name
+					     : CRASH_MAIN_DUMP_NAME;
+
+	if (crash_part_parse_file_name(&config->naming, crash_id, file_name,
+				       &out->part, out->dump_name,
+				       sizeof out->dump_name) < 0)
+		return invalid(out, "not a part file name of this crash");
+	if (out->part.type == CRASH_PART_DUMP && out->part.dump_name &&
+	    strcmp(out->part.dump_name, main_dump_name) == 0)
+		return invalid(out, "another spelling of the main dump "
+				    "<id>.dump: use that name");
+	if (crash_part_file_name(&config->naming, crash_id, &out->part,
+				 canonical, sizeof canonical) < 0 ||
+	    strcmp(canonical, file_name) != 0)
+		return invalid(out, "another spelling of the main dump "
+				    "<id>.dump: use that name");
+	return 0;
+}
+
+/* ".<part file name>.<tag>": a temporary of a part of crash_id, or (when
+ * crash_id is NULL, a legacy leaf) of a part of a crash of the leaf,
+ * whose id is then copied into out->crash_id.  The part may itself hold
+ * dots, so each dot of the name is tried as the start of the tag. */
+static int parse_temporary(const struct view_config *config,
+			   const char *crash_id, const char *name,
+			   struct view_path *out)
+{
+	char target[VIEW_NAME_MAX + 1];
+	const char *reason = "a hidden name that is not a temporary file of a "
+			     "part (.<part file name>.<tag>)";
+
+	bool in_leaf = crash_id == NULL;
+	snprintf(target, sizeof target, "%s", name + 1);
+	if (in_leaf) {
+		if (strlen(target) < CRASH_ID_LENGTH)
+			return invalid(out, reason);
+		memcpy(out->crash_id, target, CRASH_ID_LENGTH);
+		out->crash_id[CRASH_ID_LENGTH] = '\0';
+		if (!crash_belongs_here(out->crash_id, out->day, out->prefix,
+					out->radix_level, &out->reason)) {
+			out->crash_id[0] = '\0';
+			return invalid(out, reason);
+		}
+		crash_id = out->crash_id;
+	}
+	for (char *dot = strrchr(target, '.'); dot; dot = strrchr(target, '.')) {
+		*dot = '\0';
+		if (is_temporary_tag(dot + 1) &&
+		    parse_canonical_part(config, crash_id, target, out) == 0) {
+			out->reason = NULL;
+			out->kind = VIEW_STAGED_NAME;
+			return 0;
+		}
+	}
+	if (in_leaf)
+		out->crash_id[0] = '\0';
+	return invalid(out, reason);
+}
+
 /* name inside the directory of crash_id (crash dir or by-id dir). */
 static int parse_in_crash_dir(const struct view_config *config,
 			      const char *name, struct view_path *out)
 {
-	if (is_temporary_name(name)) {
-		out->kind = VIEW_STAGED_NAME;
-		return 0;
-	}
-	if (crash_part_parse_file_name(&config->naming, out->crash_id, name,
-				       &out->part, out->dump_name,
-				       sizeof out->dump_name) < 0)
-		return invalid(out, "not a part file name of this crash");
+	if (is_hidden_name(name))
+		return parse_temporary(config, out->crash_id, name, out);
+	int result = parse_canonical_part(config, out->crash_id, name, out);
+	if (result < 0)
+		return result;
 	out->kind = VIEW_PART_FILE;
 	return 0;
 }
@@ -137,23 +216,24 @@ static int parse_in_crash_dir(const struct view_config *config,
 static int parse_in_legacy_leaf(const struct view_config *config,
 				const char *name, struct view_path *out)
 {
-	if (is_temporary_name(name)) {
-		if (out->radix_level < 1)
-			return invalid(out,
-				       "no crash lives in the name branch");
-		out->kind = VIEW_STAGED_NAME;
-		return 0;
-	}
-	if (crash_part_parse_any(&config->naming, name, out->crash_id,
-				 &out->part, out->dump_name,
-				 sizeof out->dump_name) < 0) {
-		out->crash_id[0] = '\0';
+	if (is_hidden_name(name))
+		return parse_temporary(config, NULL, name, out);
+	if (strlen(name) <= CRASH_ID_LENGTH)
 		return invalid(out, "not a radix directory or part file name");
-	}
+	memcpy(out->crash_id, name, CRASH_ID_LENGTH);
+	out->crash_id[CRASH_ID_LENGTH] = '\0';
 	if (!crash_belongs_here(out->crash_id, out->day, out->prefix,
 				out->radix_level, &out->reason)) {
+		bool is_id = crash_id_is_valid(out->crash_id);
 		out->crash_id[0] = '\0';
-		return invalid(out, out->reason);
+		return invalid(out, is_id ? out->reason
+					  : "not a radix directory or part "
+					    "file name");
+	}
+	int result = parse_canonical_part(config, out->crash_id, name, out);
+	if (result < 0) {
+		out->crash_id[0] = '\0';
+		return result;
 	}
 	out->kind = VIEW_PART_FILE;
 	return 0;

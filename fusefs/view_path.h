@@ -15,11 +15,23 @@
  * view_path_parse() turns a path into a struct view_path saying what the
  * path names and checks that it is consistent: a crash directory or part
  * file must sit under its id's day and radix path (depth digit 0 means 4
- * levels, crash_id.h).  Names starting with '.' inside a crash directory (or
- * a radix directory of the legacy view) are temporary names (rsync's
- * ".<name>.XXXXXX", editors' backups): the mount stages them but never
- * stores them under that name.  Anything else is VIEW_INVALID with a reason;
- * a path that is not valid can never name a file outside the store.
+ * levels, crash_id.h).
+ *
+ * One spelling per part: a part file name must be the one the view lists
+ * (crash_part.h).  The aliases a store would read as the main dump,
+ * "<id>..dump" (Socorro's dated stores wrote a dump named "" so) and
+ * "<id>.<main_dump_name>.dump", are refused, so writing one can never
+ * silently replace "<id>.dump".
+ *
+ * Temporary names: ".<part file name>.<tag>" inside the directory that
+ * holds that part (rsync's ".<name>.XXXXXX", an editor's ".<name>.swp"),
+ * where <tag> is 1 to VIEW_TEMPORARY_TAG_MAX characters of [A-Za-z0-9_.~-].
+ * The mount stages them but never stores them under that name; a rename
+ * onto a part stores them.  Any other hidden name is invalid, so a file
+ * that would never be stored is refused at create instead of vanishing.
+ *
+ * Anything else is VIEW_INVALID with a reason; a path that is not valid can
+ * never name a file outside the store.
  *
  * Pure functions over caller-owned memory; safe from any thread.
  */
@@ -35,6 +47,7 @@
 /* Radix depth digits go up to 9 (crash_id.h). */
 #define VIEW_RADIX_LEVELS_MAX 9
 #define VIEW_NAME_MAX 255
+#define VIEW_TEMPORARY_TAG_MAX 64
 
 #define VIEW_CONTROL_NAME ".crashfs"
 #define VIEW_BY_ID_NAME "by-id"
@@ -49,6 +62,9 @@ struct view_config {
 	enum view_mode mode;
 	const char *name_branch_base; /* "name" */
 	struct crash_naming naming;   /* part file suffixes */
+	/* The store's name of the main dump (Socorro's dump_field,
+	 * "upload_file_minidump"); NULL means CRASH_MAIN_DUMP_NAME. */
+	const char *main_dump_name;
 };
 
 enum view_kind {
@@ -70,8 +86,8 @@ enum view_kind {
  *   DAY, NAME_BRANCH, RADIX_DIR: day, prefix, radix_level
  *   CRASH_DIR: crash_id (and day/prefix/radix_level unless by_id)
  *   PART_FILE: crash_id, part (and day/prefix/radix_level unless by_id)
- *   STAGED_NAME: name; crash_id when its directory is a crash directory,
- *                else day/prefix/radix_level of the legacy radix directory
+ *   STAGED_NAME: name, crash_id and part (the part it is a temporary of),
+ *                and day/prefix/radix_level unless by_id
  * name is always the last component ("" for the root).
  *
  * part.dump_name points into dump_name: copy with view_path_copy(), never

@@ -22,6 +22,10 @@ enum option_key {
 	KEY_JSON_MAX,
 	KEY_STAGED_MAX,
 	KEY_PENDING_MAX,
+	KEY_TEMPORARY_MAX,
+	KEY_TEMPORARY_TTL,
+	KEY_NONEMPTY,
+	KEY_CREATE,
 	KEY_VIEW,
 	KEY_LOG_LEVEL,
 	KEY_RETRY,
@@ -72,6 +76,10 @@ static const struct fuse_opt crashfs_opts[] = {
 	FUSE_OPT_KEY("json_max=", KEY_JSON_MAX),
 	FUSE_OPT_KEY("staged_max=", KEY_STAGED_MAX),
 	FUSE_OPT_KEY("pending_max=", KEY_PENDING_MAX),
+	FUSE_OPT_KEY("temporary_max=", KEY_TEMPORARY_MAX),
+	FUSE_OPT_KEY("temporary_ttl=", KEY_TEMPORARY_TTL),
+	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
+	FUSE_OPT_KEY("create", KEY_CREATE),
 	FUSE_OPT_KEY("view=", KEY_VIEW),
 	FUSE_OPT_KEY("log_level=", KEY_LOG_LEVEL),
 	FUSE_OPT_KEY("retry=", KEY_RETRY),
@@ -354,6 +362,17 @@ static int process_option(void *data, const char *arg, int key,
 		return parse_size_option(state, arg, 1, &options->staged_max);
 	case KEY_PENDING_MAX:
 		return parse_size_option(state, arg, 1, &options->pending_max);
+	case KEY_TEMPORARY_MAX:
+		return parse_size_option(state, arg, 1,
+					 &options->temporary_max);
+	case KEY_TEMPORARY_TTL:
+		return parse_seconds(state, arg, &options->temporary_ttl);
+	case KEY_NONEMPTY:
+		options->nonempty = true;
+		return 0; /* crashfs checks MOUNTPOINT itself */
+	case KEY_CREATE:
+		options->create_source = true;
+		return 0;
 	case KEY_VIEW:
 		return parse_view(state, arg);
 	case KEY_LOG_LEVEL:
@@ -465,6 +484,7 @@ int mount_options_parse(int argc, char *argv[], struct mount_options *options,
 	options->json_max = MOUNT_DEFAULT_JSON_MAX;
 	options->staged_max = MOUNT_DEFAULT_STAGED_MAX;
 	options->pending_max = MOUNT_DEFAULT_PENDING_MAX;
+	options->temporary_ttl = MOUNT_DEFAULT_TEMPORARY_TTL;
 	options->log_level = CRASH_LOG_INFO;
 	options->retry_policy = "limited";
 	options->cache_timeout = MOUNT_DEFAULT_CACHE_TIMEOUT;
@@ -564,6 +584,10 @@ void mount_options_print_help(FILE *out, const char *program)
 		"                         accepted; larger fails with EFBIG at close (16M)\n"
 		"  -o staged_max=N        files staged at once, incl. temporary files\n"
 		"                         awaiting rename (%d)\n"
+		"  -o temporary_max=N     temporary files (.<part>.<tag>) staged at once\n"
+		"                         (half of staged_max)\n"
+		"  -o temporary_ttl=SECS  a closed temporary file not renamed onto its\n"
+		"                         part within this time is dropped (%g)\n"
 		"  -o pending_max=N       empty directories made by mkdir remembered until\n"
 		"                         a crash lands in them (%d)\n"
 		"  -o log_level=LEVEL     error | warning | info | debug (info)\n"
@@ -572,6 +596,10 @@ void mount_options_print_help(FILE *out, const char *program)
 		"                         own, after 10, 30, 60, 120, 300 s (limited;\n"
 		"                         a waiting request gives up when interrupted)\n"
 		"  -o ro                  read-only: every write fails with EROFS\n"
+		"  -o create              make a missing directory SOURCE with all its\n"
+		"                         parents (without it, only the last component)\n"
+		"  -o nonempty            mount on a MOUNTPOINT that is not empty or is\n"
+		"                         a mount point already\n"
 		"\n"
 		"Tuning (each can be turned off):\n"
 		"  -o cache_timeout=SECS  kernel entry and attribute cache time; stored\n"
@@ -597,5 +625,6 @@ void mount_options_print_help(FILE *out, const char *program)
 		"\n"
 		"libfuse options (allow_other, default_permissions, max_threads=N,\n"
 		"max_idle_threads=N, fsname=, ...; umask= above is the store's):\n",
-		program, MOUNT_DEFAULT_STAGED_MAX, MOUNT_DEFAULT_PENDING_MAX);
+		program, MOUNT_DEFAULT_STAGED_MAX, MOUNT_DEFAULT_TEMPORARY_TTL,
+		MOUNT_DEFAULT_PENDING_MAX);
 }

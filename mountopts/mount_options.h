@@ -39,6 +39,9 @@
 #define MOUNT_DEFAULT_CACHE_TIMEOUT 60.0
 #define MOUNT_DEFAULT_STAGED_MAX 10000
 #define MOUNT_DEFAULT_PENDING_MAX 100000
+/* A closed temporary (rsync's ".<part>.XXXXXX") not renamed for this long
+ * was abandoned; at most half the staging table may be temporaries. */
+#define MOUNT_DEFAULT_TEMPORARY_TTL 600.0
 /* Directory SOURCE: the spool lives inside it, on the same filesystem, so
  * the store can adopt staged files by hard link. */
 #define MOUNT_SPOOL_DIR_NAME ".crashfs-spool"
@@ -59,6 +62,9 @@ struct mount_options {
 	uint64_t json_max;    /* bytes */
 	uint64_t staged_max;  /* staged files at once */
 	uint64_t pending_max; /* empty directories remembered */
+	uint64_t temporary_max; /* temporaries staged at once; 0: half of
+				   staged_max */
+	double temporary_ttl;   /* seconds, see MOUNT_DEFAULT_TEMPORARY_TTL */
 	enum mount_view_choice view;
 	enum crash_log_level log_level;
 	/* The retry policy of every backend node without a "retry" of its
@@ -66,6 +72,8 @@ struct mount_options {
 	 * or "infinite", with Socorro's backoff delays 10,30,60,120,300 s. */
 	const char *retry_policy;
 	bool read_only; /* -o ro (also passed to libfuse) */
+	bool nonempty;	/* -o nonempty: MOUNTPOINT may hold files or a mount */
+	bool create_source; /* -o create: mkdir -p a missing SOURCE */
 
 	/* tuning (issue: measure each; every one can be turned off) */
 	double cache_timeout;	/* entry and attribute timeout, seconds */

@@ -92,6 +92,93 @@ def test_invalid_file_names_are_refused(empty):
     assert store_entries(store) == before
 
 
+@pytest.mark.parametrize("view", ["radix", "legacy"])
+def test_hidden_names_that_are_not_temporaries_fail_at_create(
+        mount, store_dir, view):
+    """A hidden name no rename would make a part used to be accepted,
+    listed, and lost at the next mount without a word: now create fails
+    with EINVAL and nothing is staged."""
+    layout = "legacy" if view == "legacy" else "radix"
+    m = mount(store_dir, layout=layout)
+    a = helpers.EXAMPLE_1
+    directory = m.path / helpers.view_parent(a, view)
+    os.makedirs(directory)
+    before = store_entries(store_dir)
+    for name in (".hidden", ".x.tmp", "." + a + ".json", "." + a + ".txt.x",
+                 "." + helpers.EXAMPLE_2 + ".json.abcdef", ".#" + a + ".json"):
+        code = helpers.errno_of(helpers.write_file, directory / name, b"{}")
+        assert code == errno.EINVAL, "create %s: %s" % (
+            name, helpers.errno_name(code))
+    assert [n for n in os.listdir(directory) if n.startswith(".")] == []
+    assert m.stats()["mount"]["staged_files"] == 0
+    assert store_entries(store_dir) == before
+    # A temporary of a part is staged, and stored by its rename.
+    crash = helpers.make_crash(a)
+    temporary = directory / (".%s.json.Ab12Cd" % a)
+    helpers.write_file(temporary, crash.raw)
+    assert temporary.name in os.listdir(directory)
+    os.rename(temporary, directory / (a + ".json"))
+    assert (directory / (a + ".json")).read_bytes() == crash.raw
+    assert m.unmount() == 0
+    m = mount(store_dir, layout=layout)
+    assert (m.path / helpers.view_parent(a, view) /
+            (a + ".json")).read_bytes() == crash.raw
+
+
+def test_aliases_of_the_main_dump_are_refused(empty):
+    """<id>..dump and <id>.upload_file_minidump.dump name the main dump
+    in a store; writing them replaced <id>.dump silently."""
+    m, store = empty
+    crash = helpers.make_crash(helpers.EXAMPLE_1)
+    a = crash.crash_id
+    directory = m.path / helpers.view_parent(a, "radix")
+    os.makedirs(directory)
+    helpers.write_file(directory / (a + ".json"), crash.raw)
+    main_dump = crash.dumps[None]
+    helpers.write_file(directory / (a + ".dump"), main_dump)
+    for name in (a + "..dump", a + ".upload_file_minidump.dump"):
+        code = helpers.errno_of(helpers.write_file, directory / name,
+                                b"other bytes")
+        assert code == errno.EINVAL, "create %s: %s" % (
+            name, helpers.errno_name(code))
+        assert helpers.errno_of(os.stat, directory / name) == errno.ENOENT
+        # Not by a temporary and a rename either.
+        temporary = directory / (".%s.dump.Xy12Zw" % a)
+        helpers.write_file(temporary, b"other bytes")
+        code = helpers.errno_of(os.rename, temporary, directory / name)
+        assert code == errno.EINVAL, "rename to %s: %s" % (
+            name, helpers.errno_name(code))
+        os.unlink(temporary)
+    assert (directory / (a + ".dump")).read_bytes() == main_dump
+    assert sorted(os.listdir(directory)) == sorted(
+        [a + ".json", a + ".dump"])
+
+
+def test_abandoned_temporaries_expire_and_are_counted(mount, store_dir):
+    m = mount(store_dir, "temporary_ttl=1", "staged_max=8")
+    a = helpers.EXAMPLE_1
+    directory = m.path / helpers.view_parent(a, "radix")
+    os.makedirs(directory)
+    for tag in ("aaaaaa", "bbbbbb", "cccccc", "dddddd"):
+        helpers.write_file(directory / (".%s.json.%s" % (a, tag)), b"{}")
+    # Half the table at most is temporaries: real parts keep room.
+    code = helpers.errno_of(helpers.write_file,
+                            directory / (".%s.json.eeeeee" % a), b"{}")
+    assert code == errno.ENOSPC
+    crash = helpers.make_crash(a)
+    helpers.write_file(directory / (a + ".json"), crash.raw)
+    assert m.stats()["mount"]["temporaries"] == 4
+    deadline = time.monotonic() + 30
+    while m.stats()["mount"]["temporaries"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stats = m.stats()["mount"]
+    assert stats["temporaries"] == 0
+    assert stats["temporaries_expired"] == 4
+    assert sorted(os.listdir(directory)) == [a + ".json"]
+    assert "not renamed onto a part" in m.stderr_text()
+    helpers.write_file(directory / (".%s.json.eeeeee" % a), b"{}")
+
+
 def test_dot_dot_never_reaches_outside_the_store(empty, workdir):
     m, store = empty
     a = helpers.EXAMPLE_1

@@ -3,7 +3,9 @@ store tree, startup errors that name what is wrong."""
 
 import json
 import os
+import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -41,12 +43,104 @@ def test_missing_arguments_fail(crashfs_binary, workdir):
 
 def test_source_directory_is_created_and_mount_unmounts_cleanly(
         mount, workdir):
-    source = workdir / "new" / "store"
+    source = workdir / "store"
     m = mount(source)
     assert source.is_dir()
     assert os.listdir(m.path) == []
     assert m.unmount() == 0
     assert not m.is_mounted()
+    assert "created the store directory" in m.stderr_text()
+
+
+def test_a_typo_in_source_does_not_create_a_tree(mount, workdir):
+    """Only the last component of a missing SOURCE is made, as mkdir
+    would; -o create makes the whole path."""
+    source = workdir / "srv" / "crashes"
+    m = mount(source, expect_failure=True)
+    assert m.returncode == 1
+    assert "parent directory does not exist" in m.stderr_text()
+    assert "-o create" in m.stderr_text()
+    assert not (workdir / "srv").exists()
+    m = mount(source, "create")
+    assert source.is_dir()
+    assert m.unmount() == 0
+
+
+def test_source_that_is_a_file_is_refused(mount, workdir):
+    source = workdir / "store"
+    source.write_text("not a directory")
+    m = mount(source, expect_failure=True)
+    assert m.returncode in (1, 2)
+    assert "store" in m.stderr_text() and "SOURCE" in m.stderr_text()
+    assert source.read_text() == "not a directory"
+
+
+def test_mountpoint_that_is_a_file_is_refused(crashfs_binary, workdir):
+    target = workdir / "file"
+    target.write_text("x")
+    result = run_binary(crashfs_binary, str(workdir / "store"), str(target),
+                        "-f", "-o", "spool=%s" % (workdir / "spool"))
+    assert result.returncode == 1
+    assert "Not a directory" in result.stderr
+    assert "mounted" not in result.stderr
+    assert not helpers.is_mounted(target)
+    assert target.read_text() == "x"
+
+
+def test_nonempty_mountpoint_is_refused_unless_asked(mount, store_dir,
+                                                     workdir):
+    target = workdir / "busy"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    m = mount(store_dir, expect_failure=True, mountpoint=target)
+    assert m.returncode == 1
+    assert "not empty" in m.stderr_text()
+    assert "-o nonempty" in m.stderr_text()
+    m = mount(store_dir, "nonempty", mountpoint=target)
+    assert not (target / "keep.txt").exists()   # hidden under the mount
+    assert m.unmount() == 0
+    assert (target / "keep.txt").read_text() == "mine"
+
+
+def test_mounting_twice_on_one_mountpoint_is_refused(
+        mount, store_dir, workdir, crashfs_binary):
+    first = mount(store_dir)
+    result = run_binary(crashfs_binary, str(workdir / "other"),
+                        str(first.path), "-f",
+                        "-o", "spool=%s" % (workdir / "spool"))
+    assert result.returncode == 1
+    assert "mount point already" in result.stderr
+    mounts = [point for point, _, _ in helpers.mount_table()
+              if Path(point) == first.path]
+    assert len(mounts) == 1
+    assert first.is_mounted() and first.is_running()
+    assert first.unmount() == 0
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_unmounts_and_exits_zero(mount, store_dir,
+                                               signal_number):
+    """A service manager's stop is not a failure: exit 0, and a log line
+    saying the daemon unmounted."""
+    m = mount(store_dir)
+    os.kill(m.pid, signal_number)
+    assert m.wait(30) == 0
+    assert not m.is_mounted()
+    text = m.stderr_text()
+    assert "stopped by %s: unmounted" % signal_number.name in text
+    assert "failed" not in text
+
+
+def test_sighup_does_not_stop_the_daemon(mount, store_dir):
+    m = mount(store_dir)
+    os.kill(m.pid, signal.SIGHUP)
+    os.kill(m.pid, signal.SIGHUP)
+    crash = helpers.make_crash(helpers.EXAMPLE_1)
+    directory = m.path / helpers.view_parent(crash.crash_id, "radix")
+    directory.mkdir(parents=True)
+    helpers.write_file(directory / (crash.crash_id + ".json"), crash.raw)
+    assert m.is_running() and m.is_mounted()
+    assert m.unmount() == 0
 
 
 @pytest.mark.parametrize("layout", helpers.LAYOUTS)
