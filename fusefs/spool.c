@@ -17,16 +17,12 @@
 
 #include "fusefs/spool.h"
 #include "storage/crash_log.h"
-
-#define SPOOL_LOCK_NAME "lock"
+#include "storage/scratch_dir.h"
 
 struct spool {
-	char *dir;
-	int dir_fd;
-	int lock_fd;
+	struct scratch_dir *dir;
 	uint64_t max_bytes;
 	atomic_uint_fast64_t bytes;
-	atomic_uint_fast64_t next_name;
 };
 
 int spool_make_dirs(const char *path, mode_t mode)
@@ -52,204 +48,41 @@ int spool_make_dirs(const char *path, mode_t mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static bool is_pid_name(const char *name)
-{
-	if (!name[0])
-		return false;
-	for (const char *c = name; *c; c++)
-		if (*c < '0' || *c > '9')
-			return false;
-	return true;
-}
-
-/* Removes the files of one daemon directory, then the directory. */
-static void remove_daemon_dir(int root_fd, const char *name)
-{
-	int dir_fd = openat(root_fd, name,
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dir_fd < 0)
-		return;
-	DIR *dir = fdopendir(dir_fd);
-	if (!dir) {
-		close(dir_fd);
-		return;
-	}
-	unsigned removed = 0;
-	struct dirent *entry;
-	while ((entry = readdir(dir)) != NULL) {
-		if (strcmp(entry->d_name, ".") == 0 ||
-		    strcmp(entry->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(dir), entry->d_name, 0) == 0)
-			removed++;
-	}
-	closedir(dir);
-	if (unlinkat(root_fd, name, AT_REMOVEDIR) < 0)
-		crash_log(CRASH_LOG_WARNING,
-			  "spool: cannot remove the leftover directory %s: %s",
-			  name, strerror(errno));
-	else
-		crash_log(CRASH_LOG_INFO,
-			  "spool: removed %u file(s) left by a stopped daemon "
-			  "(spool %s)",
-			  removed, name);
-}
-
-/* A daemon directory is stale when nobody holds its lock. */
-static bool daemon_dir_is_stale(int root_fd, const char *name)
-{
-	char lock_path[300];
-	snprintf(lock_path, sizeof lock_path, "%s/" SPOOL_LOCK_NAME, name);
-	int fd = openat(root_fd, lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		/* No lock yet: a daemon starting right now, unless the
-		 * directory is old (one killed before making its lock). */
-		struct stat st;
-		if (errno != ENOENT || fstatat(root_fd, name, &st, 0) < 0)
-			return false;
-		return st.st_mtime + 60 < time(NULL);
-	}
-	bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
-	close(fd);
-	return stale;
-}
-
-static void remove_stale_dirs(const char *root)
-{
-	int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
-		return;
-	DIR *dir = fdopendir(dup(root_fd));
-	if (dir) {
-		struct dirent *entry;
-		while ((entry = readdir(dir)) != NULL) {
-			if (is_pid_name(entry->d_name) &&
-			    daemon_dir_is_stale(root_fd, entry->d_name))
-				remove_daemon_dir(root_fd, entry->d_name);
-		}
-		closedir(dir);
-	}
-	close(root_fd);
-}
-
 int spool_open(const char *root, uint64_t max_bytes, struct spool **out,
 	       struct crash_error *error)
 {
 	*out = NULL;
-	int result = spool_make_dirs(root, 0700);
-	if (result < 0)
-		return crash_error_set(error, result, "spool %s: %s", root,
-				       strerror(-result));
-	remove_stale_dirs(root);
-
 	struct spool *spool = calloc(1, sizeof *spool);
 	if (!spool)
 		return crash_error_set(error, -ENOMEM, "spool: out of memory");
-	spool->dir_fd = -1;
-	spool->lock_fd = -1;
 	spool->max_bytes = max_bytes;
-	size_t length = strlen(root) + 32;
-	spool->dir = malloc(length);
-	if (!spool->dir) {
+	int result = scratch_dir_open(root, 0700, 0, "spool", &spool->dir,
+				      error);
+	if (result < 0) {
 		free(spool);
-		return crash_error_set(error, -ENOMEM, "spool: out of memory");
-	}
-	snprintf(spool->dir, length, "%s/%ld", root, (long)getpid());
-	/* A directory of a former daemon with our pid: its lock is free. */
-	if (access(spool->dir, F_OK) == 0) {
-		int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (root_fd >= 0) {
-			remove_daemon_dir(root_fd,
-					  strrchr(spool->dir, '/') + 1);
-			close(root_fd);
-		}
-	}
-	if (mkdir(spool->dir, 0700) < 0) {
-		result = -errno;
-		crash_error_set(error, result, "spool %s: %s", spool->dir,
-				strerror(errno));
-		goto fail;
-	}
-	spool->dir_fd = open(spool->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (spool->dir_fd >= 0)
-		spool->lock_fd = openat(spool->dir_fd, SPOOL_LOCK_NAME,
-					O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (spool->lock_fd < 0 ||
-	    flock(spool->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		result = -errno;
-		crash_error_set(error, result, "spool %s: %s", spool->dir,
-				strerror(errno));
-		goto fail;
+		return result;
 	}
 	*out = spool;
 	return 0;
-fail:
-	if (spool->lock_fd >= 0)
-		close(spool->lock_fd);
-	if (spool->dir_fd >= 0)
-		close(spool->dir_fd);
-	rmdir(spool->dir);
-	free(spool->dir);
-	free(spool);
-	return result;
 }
 
 void spool_close(struct spool *spool)
 {
 	if (!spool)
 		return;
-	DIR *dir = fdopendir(dup(spool->dir_fd));
-	if (dir) {
-		struct dirent *entry;
-		while ((entry = readdir(dir)) != NULL) {
-			if (strcmp(entry->d_name, ".") == 0 ||
-			    strcmp(entry->d_name, "..") == 0)
-				continue;
-			unlinkat(spool->dir_fd, entry->d_name, 0);
-		}
-		closedir(dir);
-	}
-	close(spool->lock_fd);
-	close(spool->dir_fd);
-	if (rmdir(spool->dir) < 0)
-		crash_log(CRASH_LOG_WARNING, "spool %s: cannot remove: %s",
-			  spool->dir, strerror(errno));
-	free(spool->dir);
+	scratch_dir_close(spool->dir);
 	free(spool);
 }
 
 const char *spool_dir(const struct spool *spool)
 {
-	return spool->dir;
+	return scratch_dir_path(spool->dir);
 }
 
 int spool_create_file(struct spool *spool, int *fd_out, char **path_out)
 {
-	char name[32];
-	for (int attempt = 0; attempt < 8; attempt++) {
-		uint64_t number = atomic_fetch_add(&spool->next_name, 1);
-		snprintf(name, sizeof name, "s%llu",
-			 (unsigned long long)number);
-		int fd = openat(spool->dir_fd, name,
-				O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			if (errno == EEXIST)
-				continue;
-			return errno == EDQUOT ? -ENOSPC : -errno;
-		}
-		size_t length = strlen(spool->dir) + 1 + strlen(name) + 1;
-		char *path = malloc(length);
-		if (!path) {
-			unlinkat(spool->dir_fd, name, 0);
-			close(fd);
-			return -ENOMEM;
-		}
-		snprintf(path, length, "%s/%s", spool->dir, name);
-		*fd_out = fd;
-		*path_out = path;
-		return 0;
-	}
-	return -EEXIST;
+	return scratch_dir_create_file(spool->dir, "s", 0600, fd_out,
+				       path_out);
 }
 
 int spool_reserve(struct spool *spool, uint64_t bytes)

@@ -1,10 +1,10 @@
 /*
  * spool.h - where writes wait until they are committed to the store.
  *
- * A spool is a directory <root>/<pid>/ of this daemon, 0700, holding one
- * file per staged file.  The daemon holds an flock on <root>/<pid>/lock for
- * its lifetime; at open, the directories of dead daemons (their lock free)
- * are removed, so a killed daemon's leftovers do not accumulate.  Staged
+ * A spool is a scratch directory <root>/<pid>/ of this daemon
+ * (storage/scratch_dir.h), 0700, holding one file per staged file; at
+ * open, the directories of dead daemons are removed, so a killed daemon's
+ * leftovers do not accumulate.  Staged
  * files have paths (not O_TMPFILE) so a store on the same filesystem can
  * adopt them by hard link instead of copying.
  *

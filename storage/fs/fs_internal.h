@@ -10,14 +10,16 @@
  *   fs_queue.c   the date branch: enqueue, dequeue, new_crashes, ack
  *   fs_remove.c  remove, remove_part, remove_radix_dir
  *
- * A struct fs_store is immutable after fs_store_open, so every function
- * here may run in any number of threads at once; what they share is the
- * directory tree, and they rely on the filesystem for atomicity (mkdir
- * EEXIST, rename over a file, symlink EEXIST).
+ * A struct fs_store is immutable after fs_store_open but for its scratch
+ * directory (made at the first write, under scratch_lock), so every
+ * function here may run in any number of threads at once; what they share
+ * is the directory tree, and they rely on the filesystem for atomicity
+ * (mkdir EEXIST, rename over a file, symlink EEXIST).
  */
 #ifndef CRASHFS_STORAGE_FS_FS_INTERNAL_H
 #define CRASHFS_STORAGE_FS_FS_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -26,6 +28,7 @@
 #include "storage/crash_part.h"
 #include "storage/crash_store.h"
 #include "storage/fs/fs_store.h"
+#include "storage/scratch_dir.h"
 
 struct fs_crash_paths; /* fs_paths.h */
 
@@ -45,7 +48,19 @@ struct fs_store {
 	bool dated;              /* the layout keeps a date branch (a queue) */
 	mode_t file_mode;        /* 0666 & ~umask */
 	mode_t dir_mode;         /* 0777 & ~umask */
+	/* Where files are written before they are renamed into place:
+	 * <root>/.crashfs-tmp/<pid>.<n> (storage/scratch_dir.h), so what a
+	 * killed daemon was writing is swept by the next one instead of
+	 * staying in a crash directory.  Made at the first write. */
+	pthread_mutex_t scratch_lock;
+	struct scratch_dir *scratch; /* NULL: not made (yet) */
+	bool scratch_failed;         /* could not be made: temporaries go
+					next to their target */
+	unsigned scratch_instance;
 };
+
+/* The scratch root under the store root. */
+#define FS_SCRATCH_DIR_NAME ".crashfs-tmp"
 
 static inline struct fs_store *fs_store_of(struct crash_store *store)
 {
@@ -67,6 +82,10 @@ int fs_part_normalize(const struct fs_store *fs, struct crash_call *call,
  * and the path; returns its negative. */
 int fs_error(struct crash_call *call, int errno_value, const char *what,
 	     const char *path);
+
+/* The scratch directory, made at the first call; -ENOENT if it cannot be
+ * made (logged once). */
+int fs_scratch_dir(const struct fs_store *fs, struct scratch_dir **out);
 
 /* -- fs_write.c --------------------------------------------------------- */
 

@@ -3,11 +3,13 @@
  * operation table and its stats.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "storage/crash_id.h"
 #include "storage/crash_log.h"
@@ -200,6 +202,15 @@ static void fs_close(struct crash_store *store)
 	if (!fs)
 		return;
 	crash_store_base_release(&fs->base);
+	if (fs->scratch) {
+		scratch_dir_close(fs->scratch);
+		/* Gone when no other daemon works in it. */
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/" FS_SCRATCH_DIR_NAME,
+			 fs->root);
+		rmdir(path);
+	}
+	pthread_mutex_destroy(&fs->scratch_lock);
 	free(fs->root);
 	free(fs->name_branch_base);
 	free(fs->date_branch_base);
@@ -287,6 +298,49 @@ static int open_root(struct fs_store *fs, const char *root,
 	return 0;
 }
 
+/* What killed daemons were writing into this store: removed now, before
+ * anything else looks at the tree. */
+static void sweep_scratch(struct fs_store *fs)
+{
+	static atomic_uint instances;
+	char path[PATH_MAX];
+	char what[CRASH_ERROR_MESSAGE_MAX];
+
+	fs->scratch_instance = atomic_fetch_add(&instances, 1) + 1;
+	snprintf(path, sizeof path, "%s/" FS_SCRATCH_DIR_NAME, fs->root);
+	snprintf(what, sizeof what, "%s: temporary files", fs->base.node_path);
+	if (scratch_dir_sweep(path, what) > 0)
+		rmdir(path); /* unless another daemon works in it */
+}
+
+int fs_scratch_dir(const struct fs_store *store, struct scratch_dir **out)
+{
+	/* The one member made after open: lazily, under its lock. */
+	struct fs_store *fs = (struct fs_store *)store;
+	struct crash_error error = { 0 };
+	char path[PATH_MAX];
+	char what[CRASH_ERROR_MESSAGE_MAX];
+
+	pthread_mutex_lock(&fs->scratch_lock);
+	if (!fs->scratch && !fs->scratch_failed) {
+		snprintf(path, sizeof path, "%s/" FS_SCRATCH_DIR_NAME,
+			 fs->root);
+		snprintf(what, sizeof what, "%s: temporary files",
+			 fs->base.node_path);
+		if (scratch_dir_open(path, fs->dir_mode, fs->scratch_instance,
+				     what, &fs->scratch, &error) < 0) {
+			fs->scratch_failed = true;
+			crash_log(CRASH_LOG_WARNING,
+				  "%s; files are written next to their "
+				  "target instead",
+				  error.message);
+		}
+	}
+	*out = fs->scratch;
+	pthread_mutex_unlock(&fs->scratch_lock);
+	return *out ? 0 : -ENOENT;
+}
+
 int fs_store_open(const struct fs_store_options *options,
 		  const char *node_path, struct crash_store **out,
 		  struct crash_error *error)
@@ -300,8 +354,10 @@ int fs_store_open(const struct fs_store_options *options,
 	if (!fs)
 		return crash_error_set(error, -ENOMEM, "%s: out of memory",
 				       node_path);
+	pthread_mutex_init(&fs->scratch_lock, NULL);
 	result = crash_store_base_init(&fs->base, &fs_store_ops, node_path);
 	if (result < 0) {
+		pthread_mutex_destroy(&fs->scratch_lock);
 		free(fs);
 		return crash_error_set(error, result, "%s: out of memory",
 				       node_path);
@@ -314,6 +370,7 @@ int fs_store_open(const struct fs_store_options *options,
 	result = open_root(fs, options->root, node_path, error);
 	if (result < 0)
 		goto fail;
+	sweep_scratch(fs);
 	crash_log(CRASH_LOG_DEBUG, "%s: fs store, layout %s, root %s",
 		  node_path, fs_layout_name(fs->options.layout), fs->root);
 	*out = &fs->base;

@@ -3,11 +3,16 @@
  *
  * Socorro opened the target with truncation and wrote into it, so a reader
  * (or a crash of the writer) could see half a file.  Here every part is
- * written to a temporary file in the same directory, named
+ * written to a temporary file, given its mode and mtime, then renamed over
+ * the target.  Temporary files live in the store's scratch directory
+ * (<root>/.crashfs-tmp/<pid>.<n>, fs_internal.h), so what a killed daemon
+ * was writing is swept by the next one, never left in a crash directory;
+ * only where that directory cannot be used (it cannot be made, or the
+ * target is on another filesystem) do they go next to the target, named
  * ".<file name>.crashfs-XXXXXX" (a leading dot and no part suffix at the
- * end: no listing takes it for a part), given its mode and mtime, then
- * renamed over the target.  Without fsync, a power loss may still lose the
- * new file; it never leaves a torn one under the part's name.
+ * end: no listing takes it for a part).  Without fsync, a power loss may
+ * still lose the new file; it never leaves a torn one under the part's
+ * name.
  *
  * Modes come from explicit mode arguments plus fchmod/chmod, never from
  * the process umask: the process is multi-threaded and the umask is
@@ -241,26 +246,55 @@ out:
 	return result;
 }
 
-/* Writes the blob's bytes into a new temporary file; *temp_out names it.
- * -ENOENT means the directory is gone (the caller recreates it). */
-static int write_temp_copy(const struct fs_store *fs, struct crash_call *call,
-			   const char *dir, const char *file_name,
-			   const struct crash_blob *blob, char *temp,
-			   size_t temp_size)
+/* A new temporary file for <dir>/<file_name>: in the store's scratch
+ * directory unless next_to_target (or there is none), else next to its
+ * target.  The file is open for writing in *fd_out. */
+static int create_temp(const struct fs_store *fs, struct crash_call *call,
+		       const char *dir, const char *file_name,
+		       bool next_to_target, char *temp, size_t temp_size,
+		       int *fd_out)
 {
-	int fd = -1;
-	for (int attempt = 0; fd < 0; attempt++) {
+	struct scratch_dir *scratch;
+	if (!next_to_target && fs_scratch_dir(fs, &scratch) == 0) {
+		char *path;
+		int result = scratch_dir_create_file(scratch, "w", fs->file_mode,
+						     fd_out, &path);
+		if (result < 0)
+			return fs_error(call, -result, "create a file in",
+					scratch_dir_path(scratch));
+		result = fs_path_format(call, temp, temp_size, "%s", path);
+		free(path);
+		if (result < 0) {
+			close(*fd_out);
+			return result;
+		}
+		return 0;
+	}
+	for (int attempt = 0;; attempt++) {
 		int result = temp_path(call, dir, file_name, temp, temp_size);
 		if (result < 0)
 			return result;
-		fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			  fs->file_mode);
-		if (fd >= 0)
-			break;
+		*fd_out = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			       fs->file_mode);
+		if (*fd_out >= 0)
+			return 0;
 		if (errno != EEXIST || attempt >= TEMP_NAME_ATTEMPTS)
 			return fs_error(call, errno, "create", temp);
 	}
-	int result = 0;
+}
+
+/* Writes the blob's bytes into a new temporary file; temp names it.
+ * -ENOENT means the directory is gone (the caller recreates it). */
+static int write_temp_copy(const struct fs_store *fs, struct crash_call *call,
+			   const char *dir, const char *file_name,
+			   const struct crash_blob *blob, bool next_to_target,
+			   char *temp, size_t temp_size)
+{
+	int fd = -1;
+	int result = create_temp(fs, call, dir, file_name, next_to_target,
+				 temp, temp_size, &fd);
+	if (result < 0)
+		return result;
 	struct timespec times[2];
 	blob_times(blob, times);
 	if (blob->size > 0)
@@ -280,12 +314,18 @@ static int write_temp_copy(const struct fs_store *fs, struct crash_call *call,
 	return result;
 }
 
-/* A temporary name for file_name hard-linked to source; 0, -ENOENT (the
- * directory is missing) or -EXDEV (no link possible: copy instead). */
-static int link_temp(struct crash_call *call, const char *source,
-		     const char *dir, const char *file_name, char *temp,
-		     size_t temp_size)
+/* A temporary name for file_name hard-linked to source (in the scratch
+ * directory, as create_temp); 0, -ENOENT (the directory is missing) or
+ * -EXDEV (no link possible: copy instead). */
+static int link_temp(const struct fs_store *fs, struct crash_call *call,
+		     const char *source, const char *dir,
+		     const char *file_name, char *temp, size_t temp_size)
 {
+	struct scratch_dir *scratch;
+	if (fs_scratch_dir(fs, &scratch) == 0 &&
+	    scratch_dir_new_path(scratch, "l", temp, temp_size) == 0 &&
+	    link(source, temp) == 0)
+		return 0;
 	for (int attempt = 0;; attempt++) {
 		int result = temp_path(call, dir, file_name, temp, temp_size);
 		if (result < 0)
@@ -343,7 +383,7 @@ static int adopt_spool_file(const struct fs_store *fs, struct crash_call *call,
 	if (errno != EEXIST)
 		return 0; /* another filesystem, no hard links there */
 	char temp[PATH_MAX];
-	int result = link_temp(call, blob->path, dir, file_name, temp,
+	int result = link_temp(fs, call, blob->path, dir, file_name, temp,
 			       sizeof temp);
 	if (result == -EXDEV)
 		return 0;
@@ -351,8 +391,11 @@ static int adopt_spool_file(const struct fs_store *fs, struct crash_call *call,
 		return result;
 	if (rename(temp, target) == 0)
 		return 1;
-	result = fs_error(call, errno, "rename into", target);
+	int code = errno;
 	unlink(temp);
+	if (code == EXDEV)
+		return 0; /* the target's directory is another filesystem */
+	result = fs_error(call, code, "rename into", target);
 	return result == -ENOENT ? not_found_is_io(call) : result;
 }
 
@@ -373,6 +416,7 @@ static int write_file(const struct fs_store *fs, struct crash_call *call,
 				file_name);
 	if (result < 0)
 		return result;
+	bool next_to_target = false;
 	for (int attempt = 1;; attempt++) {
 		result = adopt_spool_file(fs, call, dir, file_name, target,
 					  blob);
@@ -380,13 +424,22 @@ static int write_file(const struct fs_store *fs, struct crash_call *call,
 			return 0;
 		if (result == 0) {
 			result = write_temp_copy(fs, call, dir, file_name,
-						 blob, temp, sizeof temp);
+						 blob, next_to_target, temp,
+						 sizeof temp);
 			if (result >= 0) {
 				if (rename(temp, target) == 0)
 					return 0;
-				result = fs_error(call, errno, "rename into",
-						  target);
+				int code = errno;
 				unlink(temp);
+				if (code == EXDEV && !next_to_target) {
+					/* A directory on another filesystem
+					 * than the scratch directory. */
+					next_to_target = true;
+					attempt--;
+					continue;
+				}
+				result = fs_error(call, code, "rename into",
+						  target);
 			}
 		}
 		/* The directory is not there yet, or went away (a concurrent

@@ -271,11 +271,20 @@ def write_socorro_tree(root, layout, crashes, slot=("10", "52_10"),
             os.symlink(target, os.path.join(root, link))
 
 
-def read_tree(root):
+# The fs store's scratch directory for files being written (swept when its
+# daemon is gone): crashfs's own, not the store's content.
+SCRATCH_DIR_NAME = ".crashfs-tmp"
+
+
+def read_tree(root, scratch=False):
     """{relative path: ("file", bytes) | ("link", target) | ("dir", None)}
-    of everything below root (root itself excluded)."""
+    of everything below root (root itself excluded), without the store's
+    scratch directory unless scratch is true."""
     result = {}
     for dirpath, dirnames, filenames in os.walk(root):
+        if not scratch and os.path.samefile(dirpath, root) and \
+                SCRATCH_DIR_NAME in dirnames:
+            dirnames.remove(SCRATCH_DIR_NAME)
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             relative = os.path.relpath(path, root)

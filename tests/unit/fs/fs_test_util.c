@@ -297,6 +297,10 @@ static void tree_walk(const char *root, const char *relative,
 		if (strcmp(entry->d_name, ".") == 0 ||
 		    strcmp(entry->d_name, "..") == 0)
 			continue;
+		/* The store's scratch directory (fs_internal.h): its
+		 * working files, not what it stores. */
+		if (!relative[0] && strcmp(entry->d_name, ".crashfs-tmp") == 0)
+			continue;
 		names = realloc(names, (count + 1) * sizeof *names);
 		names[count++] = strdup(entry->d_name);
 	}
