@@ -19,8 +19,6 @@ from thrift.transport.TTransport import TTransportException
 
 import hbase_server
 
-pytestmark = pytest.mark.time_limit(300)
-
 
 def long_bytes(value):
     return struct.pack(">q", value)
@@ -275,18 +273,27 @@ def test_create_table_without_families_is_refused(hbase_client):
     assert name not in hbase_client.getTableNames()
 
 
-def test_bad_table_name(hbase_client):
-    """HBase checks the name before its try blocks in most calls: a
-    TApplicationException; mutateRow catches it: IllegalArgument."""
+def test_bad_table_name_or_row_key(hbase_client):
+    """HBase checks names and row keys before the try blocks of most calls:
+    a TApplicationException; mutateRow catches them: IllegalArgument."""
     t = hbase_client.t
-    error = error_of(hbase_client.getRow, b"no spaces allowed", b"r", {})
-    assert isinstance(error, TApplicationException)
-    assert error.type == TApplicationException.INTERNAL_ERROR
-    error = error_of(hbase_client.mutateRow, b"no spaces allowed", b"r",
-                     [hbase_client.mutation(b"f:q", b"v")], {})
-    assert isinstance(error, t.IllegalArgument)
-    # The connection still works after an exception.
-    assert isinstance(hbase_client.getTableNames(), list)
+    table = hbase_client.new_table(b"f")
+    for call, args in [
+            (hbase_client.getRow, (b"no spaces allowed", b"r", {})),
+            (hbase_client.getRow, (table, b"", {})),
+            (hbase_client.deleteAllRow, (table, b"", {})),
+            (hbase_client.atomicIncrement, (table, b"", b"f:n", 1))]:
+        error = error_of(call, *args)
+        assert isinstance(error, TApplicationException), (call, args)
+        assert error.type == TApplicationException.INTERNAL_ERROR
+    for name, row in [(b"no spaces allowed", b"r"), (table, b"")]:
+        error = error_of(hbase_client.mutateRow, name, row,
+                         [hbase_client.mutation(b"f:q", b"v")], {})
+        assert isinstance(error, t.IllegalArgument)
+    # The connection still works after these exceptions.
+    assert table in hbase_client.getTableNames()
+    assert hbase_client.drain(hbase_client.scannerOpen(table, b"", [], {})) \
+        == []
 
 
 def test_disable_and_enable_table(hbase_client):
@@ -928,6 +935,11 @@ def test_scanner_filters(hbase_client, scan_table):
     assert rows_of(scan(client, scan_table, filterString=(
         b"(PrefixFilter('a') AND FirstKeyOnlyFilter()) AND "
         b"KeyOnlyFilter()"))) == [b"a1", b"a2", b"a3"]
+    assert rows_of(scan(client, scan_table, startRow=b"b",
+                        filterString=b"WHILE PrefixFilter('b')")) == [
+        b"b1", b"b2"]
+    assert scan(client, scan_table,
+                filterString=b"WHILE PrefixFilter('b')") == []
     quoted = client.new_table(b"f")
     client.put(quoted, b"it's", {b"f:q": b"1"})
     client.put(quoted, b"its", {b"f:q": b"1"})
@@ -1091,6 +1103,20 @@ def test_standin_acknowledged_writes_survive_kill_during_load(hbase_standin):
     assert len(rows - set(acknowledged)) <= 1     # the one in flight
     counter = client.atomicIncrement(b"t", b"counter", b"f:n", 0)
     assert len(acknowledged) <= counter <= len(acknowledged) + 1
+
+
+def test_standin_sync_option(workdir):
+    standin = hbase_server.Standin(workdir / "sync", extra_args=["--sync"])
+    try:
+        standin.start()
+        client = standin.client()
+        standin_table(client, b"f")
+        client.put(b"t", b"r", {b"f:q": b"synced"})
+        assert standin.kill() == -9
+        standin.start()
+        assert standin.client().row(b"t", b"r") == {b"f:q": b"synced"}
+    finally:
+        standin.teardown()
 
 
 def test_standin_drops_a_torn_journal_tail(hbase_standin):
