@@ -1242,6 +1242,32 @@ def test_standin_first_scanner_id_is_zero(hbase_standin):
     assert client.scannerOpen(b"t", b"", [], {}) == 1
 
 
+def test_standin_forgets_idle_scanners(workdir):
+    """HBase 2 forgets a scanner unused for 2 x the client scanner timeout
+    (--scanner-timeout, 120 s by default)."""
+    standin = hbase_server.Standin(workdir / "idle", data=False,
+                                   extra_args=["--scanner-timeout", "2000"])
+    try:
+        standin.start()
+        client = standin.client()
+        t = client.t
+        standin_table(client, b"f")
+        client.put(b"t", b"r", {b"f:q": b"1"})
+        opened = client.cells(b"t", b"r")[b"f:q"].timestamp
+        idle = client.scannerOpen(b"t", b"", [], {})
+        busy = client.scannerOpen(b"t", b"", [], {})
+        deadline = opened + 2500   # a stall of 2 s would fail the test
+        while client.cells(b"t", b"r")[b"f:q"].timestamp <= deadline:
+            assert client.scannerGetList(busy, 0) == []   # keeps it alive
+            client.put(b"t", b"r", {b"f:q": b"1"})
+        error = error_of(client.scannerGet, idle)
+        assert isinstance(error, t.IllegalArgument)
+        assert error.message == "scanner ID is invalid"
+        assert rows_of(client.scannerGet(busy)) == [b"r"]
+    finally:
+        standin.teardown()
+
+
 def test_standin_refuses_filters_it_does_not_implement(hbase_standin):
     """HBase knows these filters; the stand-in says so instead of ignoring
     them."""
