@@ -258,7 +258,9 @@ int container_broadcast(struct crash_store *container,
 				     not_applicable(operation->kind, result))) {
 			absent += result == -ENOENT;
 		} else {
-			crash_log(CRASH_LOG_ERROR, "%s: %s: member failed, "
+			/* The aggregate error lists it: the caller's one
+			 * line says it all. */
+			crash_log(CRASH_LOG_DEBUG, "%s: %s: member failed, "
 				  "going on with the others: %s",
 				  container->node_path, what,
 				  call->error.message);

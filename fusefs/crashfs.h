@@ -96,5 +96,8 @@ void crashfs_end(struct crashfs *fs);
 
 /* The .crashfs/stats document: {"mount": {...}, "stores": {...}}. */
 json_t *crashfs_stats(struct crashfs *fs);
+/* The file's text, of the same size in every snapshot (stats_format.h);
+ * malloc'd, NULL if out of memory. */
+char *crashfs_stats_text(struct crashfs *fs);
 
 #endif

@@ -188,11 +188,8 @@ static int list_store(struct crashfs *fs, const char *path,
 	case VIEW_CONTROL_DIR:
 		fill_dir_entry(listing, VIEW_BY_ID_NAME);
 		{
-			struct crash_part_stat part_stat = {
-				.mode = 0444, .mtime = fs->mount_time
-			};
 			struct stat st;
-			crashfs_fill_file(fs, &st, &part_stat);
+			crashfs_fill_stats_file(fs, &st);
 			fill(listing, VIEW_STATS_NAME, &st);
 		}
 		break;

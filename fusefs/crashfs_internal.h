@@ -73,6 +73,7 @@ int crashfs_refuse_read_only(struct crashfs *fs, const char *operation,
 void crashfs_fill_dir(struct crashfs *fs, struct stat *st);
 void crashfs_fill_file(struct crashfs *fs, struct stat *st,
 		       const struct crash_part_stat *part_stat);
+void crashfs_fill_stats_file(struct crashfs *fs, struct stat *st);
 void crashfs_fill_staged(struct crashfs *fs, struct stat *st,
 			 struct staged_file *file);
 int crashfs_store_dir_exists(struct crashfs *fs, const struct view_path *view,

@@ -143,11 +143,7 @@ static int open_stats(struct crashfs *fs, struct fuse_file_info *fi)
 	int result = crashfs_new_handle(HANDLE_STATS, &handle);
 	if (result < 0)
 		return result;
-	json_t *stats = crashfs_stats(fs);
-	handle->text =
-		stats ? json_dumps(stats, JSON_INDENT(2) | JSON_SORT_KEYS)
-		      : NULL;
-	json_decref(stats);
+	handle->text = crashfs_stats_text(fs);
 	if (!handle->text) {
 		crashfs_free_handle(fs, handle);
 		return -ENOMEM;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fusefs/crashfs_internal.h"
+#include "fusefs/stats_format.h"
 #include "storage/crash_log.h"
 
 struct crashfs *crashfs_get(void)
@@ -199,9 +200,7 @@ int crashfs_stat_view(struct crashfs *fs, const char *path,
 		crashfs_fill_dir(fs, st);
 		return 0;
 	case VIEW_STATS_FILE:
-		part_stat = (struct crash_part_stat){ .mode = 0444,
-						      .mtime = fs->mount_time };
-		crashfs_fill_file(fs, st, &part_stat);
+		crashfs_fill_stats_file(fs, st);
 		return 0;
 	case VIEW_DAY:
 	case VIEW_NAME_BRANCH:
@@ -555,6 +554,29 @@ json_t *crashfs_stats(struct crashfs *fs)
 	json_t *stores = crash_store_stats(fs->store);
 	json_object_set_new(root, "stores", stores ? stores : json_object());
 	return root;
+}
+
+char *crashfs_stats_text(struct crashfs *fs)
+{
+	json_t *stats = crashfs_stats(fs);
+	char *text = stats ? stats_format(stats) : NULL;
+	json_decref(stats);
+	return text;
+}
+
+/* The size of a snapshot taken now: that of every snapshot (the values
+ * have fixed widths, stats_format.h), so the size the kernel caches stays
+ * true. */
+void crashfs_fill_stats_file(struct crashfs *fs, struct stat *st)
+{
+	char *text = crashfs_stats_text(fs);
+	struct crash_part_stat part_stat = {
+		.mode = 0444,
+		.mtime = fs->mount_time,
+		.size = text ? (off_t)strlen(text) : 0,
+	};
+	free(text);
+	crashfs_fill_file(fs, st, &part_stat);
 }
 
 const struct fuse_operations crashfs_operations = {

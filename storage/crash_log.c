@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -41,16 +42,49 @@ void crash_log_use_syslog(const char *ident)
 	atomic_store(&log_to_syslog, true);
 }
 
+/*
+ * Control characters (a newline in a file name, an escape sequence) are
+ * written as \n, \t, \r, \xHH and a backslash as \\, so one event is
+ * always one line and no name can forge another line or drive a terminal.
+ * Bytes of 0x80 and above pass unchanged (UTF-8 names stay readable).
+ */
+static void escape_line(const char *raw, char *out, size_t out_size)
+{
+	size_t used = 0;
+	for (const unsigned char *c = (const unsigned char *)raw; *c; c++) {
+		char piece[5];
+		if (*c == '\n')
+			snprintf(piece, sizeof piece, "\\n");
+		else if (*c == '\t')
+			snprintf(piece, sizeof piece, "\\t");
+		else if (*c == '\r')
+			snprintf(piece, sizeof piece, "\\r");
+		else if (*c == '\\')
+			snprintf(piece, sizeof piece, "\\\\");
+		else if (*c < 0x20 || *c == 0x7f)
+			snprintf(piece, sizeof piece, "\\x%02x", *c);
+		else
+			snprintf(piece, sizeof piece, "%c", *c);
+		size_t length = strlen(piece);
+		if (used + length >= out_size)
+			break;
+		memcpy(out + used, piece, length);
+		used += length;
+	}
+	out[used] = '\0';
+}
+
 void crash_log(enum crash_log_level level, const char *format, ...)
 {
-	char line[1024];
+	char raw[1024], line[2048];
 	va_list args;
 
 	if ((int)level > atomic_load(&log_level))
 		return;
 	va_start(args, format);
-	vsnprintf(line, sizeof line, format, args);
+	vsnprintf(raw, sizeof raw, format, args);
 	va_end(args);
+	escape_line(raw, line, sizeof line);
 	if (atomic_load(&log_to_syslog)) {
 		syslog(syslog_priorities[level], "%s", line);
 		return;

@@ -185,13 +185,17 @@ static double monotonic_seconds(void)
 	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-static void set_state(const struct transaction *transaction,
-		      enum crash_store_state state)
+/* Sets the state of every node the transaction counts on; returns the
+ * state the first one had, so that only a change of state is logged. */
+static enum crash_store_state set_state(const struct transaction *transaction,
+					enum crash_store_state state)
 {
-	for (int i = 0; i < TRANSACTION_COUNTERS_MAX; i++)
+	int previous = CRASH_STORE_OK;
+	for (int i = TRANSACTION_COUNTERS_MAX - 1; i >= 0; i--)
 		if (transaction->counters[i])
-			atomic_store(&transaction->counters[i]->state,
-				     (int)state);
+			previous = atomic_exchange(
+				&transaction->counters[i]->state, (int)state);
+	return (enum crash_store_state)previous;
 }
 
 static void count_retry(const struct transaction *transaction)
@@ -262,12 +266,11 @@ static int give_up(struct crash_call *call,
 		   int attempts)
 {
 	set_state(transaction, CRASH_STORE_FAILING);
-	if (attempts <= 1)
-		return result;
-	crash_error_prefix(&call->error, "gave up after %d attempts: ",
-			   attempts);
-	crash_log(CRASH_LOG_ERROR, "%s: %s: %s", transaction->node_path,
-		  transaction->what, call->error.message);
+	/* The caller reports the failure (one line per failed request); the
+	 * message says how hard this node tried. */
+	if (attempts > 1)
+		crash_error_prefix(&call->error, "gave up after %d attempts: ",
+				   attempts);
 	return result;
 }
 
@@ -278,7 +281,13 @@ int transaction_executor_run(const struct transaction_executor *executor,
 	for (int attempt = 1;; attempt++) {
 		int result = transaction->attempt(transaction->arg, call);
 		if (result >= 0) {
-			set_state(transaction, CRASH_STORE_OK);
+			if (set_state(transaction, CRASH_STORE_OK) !=
+			    CRASH_STORE_OK)
+				crash_log(CRASH_LOG_INFO,
+					  "%s: %s: succeeded: the store works "
+					  "again",
+					  transaction->node_path,
+					  transaction->what);
 			return result;
 		}
 		if (!call->error.operational || result == -EINTR)
@@ -294,8 +303,12 @@ int transaction_executor_run(const struct transaction_executor *executor,
 
 		struct crash_error last = call->error;
 		count_retry(transaction);
-		set_state(transaction, CRASH_STORE_RETRYING);
-		crash_log(CRASH_LOG_WARNING,
+		/* Logged when an outage starts (the node was ok), not for
+		 * every request and attempt of it: its state is in the
+		 * stats, and each failed request is reported by its caller. */
+		bool started = set_state(transaction, CRASH_STORE_RETRYING) ==
+			       CRASH_STORE_OK;
+		crash_log(started ? CRASH_LOG_WARNING : CRASH_LOG_DEBUG,
 			  "%s: %s: attempt %d failed, retrying in %g s: %s",
 			  transaction->node_path, transaction->what, attempt,
 			  delay, last.message);

@@ -348,3 +348,20 @@ def test_spool_max_exceeded_is_enospc_and_stores_nothing(mount, workdir):
     assert helpers.read_file(dump_path) == small
     assert wait_for_empty_spool(spool) == 0
 
+
+
+def test_a_newline_in_a_name_cannot_forge_a_log_line(empty):
+    m, store = empty
+    a = helpers.EXAMPLE_1
+    directory = m.path / helpers.view_parent(a, "radix")
+    os.makedirs(directory)
+    forged = "x\ncrashfs 2012-04-08T10:52:42.000Z error: forged\x1b[2J"
+    code = helpers.errno_of(helpers.write_file, directory / forged, b"{}")
+    assert code == errno.EINVAL
+    lines = m.stderr_text().splitlines()
+    assert not any(line.startswith("crashfs 2012-04-08") for line in lines)
+    assert not any("\x1b" in line for line in lines)
+    escaped = [line for line in lines
+               if "x\\ncrashfs 2012-04-08T10:52:42.000Z error: forged\\x1b"
+               in line]
+    assert len(escaped) == 1, lines

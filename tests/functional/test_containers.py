@@ -10,6 +10,7 @@ brought back by removing it.
 import errno
 import json
 import os
+import random
 import signal
 import subprocess
 import threading
@@ -163,7 +164,10 @@ def test_poly_with_one_member_down_stores_in_the_others(mount, workdir):
     log = m.stderr_text()
     assert "store.stores[1]: injected fault: save_raw_crash " + \
         crash.crash_id in log
-    assert "member failed, going on with the others" in log
+    # One line per failed request, naming the failing member.
+    assert len([line for line in log.splitlines()
+                if crash.crash_id + ".json:" in line
+                and " error: " in line]) == 1
 
     # The member is back: the next crash reaches all three.
     down.unlink()
@@ -436,6 +440,39 @@ def test_retry_counts_and_backoff_timing(mount, workdir):
     assert wrapped["state"] == "failing"
     assert "gave up after 4 attempts" in m.stderr_text()
     assert helpers.tree_files(workdir / "store") == {}
+
+
+def test_one_log_line_per_failed_write(mount, workdir):
+    """A write that fails after retries is one error line (the mount's,
+    naming the file and every attempt), and the outage one warning when
+    the store starts retrying and one line when it works again -- not
+    two or three lines per request."""
+    down = workdir / "down"
+    store = faulty(fs(workdir / "store"), down, operations=["save_raw_crash"])
+    store["retry"] = {"policy": "limited", "backoff_delays": [0, 0, 0],
+                      "wait_log_interval": 0}
+    m = mount(write_config(workdir, store))
+    down.touch()
+    ids = [helpers.make_crash_id(rng=random.Random(seed)) for seed in
+           range(5)]
+    for crash_id in ids:
+        directory = by_id(m, crash_id)
+        os.mkdir(directory)
+        assert helpers.errno_of(
+            helpers.write_file, directory / (crash_id + ".json"),
+            helpers.make_raw_crash_json(crash_id)) == errno.EIO
+    down.unlink()
+    crash = crash_with(helpers.EXAMPLE_1)
+    assert write_crash(m, crash) == dict.fromkeys(crash.files())
+    lines = m.stderr_text().splitlines()
+    for crash_id in ids:
+        mentions = [line for line in lines if crash_id in line]
+        failures = [line for line in mentions if " error: " in line]
+        assert len(failures) == 1, mentions
+        assert "gave up after 3 attempts" in failures[0]
+    retrying = [line for line in lines if "retrying in" in line]
+    assert len(retrying) == 1, retrying
+    assert len([line for line in lines if "works again" in line]) == 1
 
 
 def test_retry_succeeds_when_the_server_returns(mount, workdir):

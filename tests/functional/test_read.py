@@ -4,6 +4,7 @@ real tools (cat, ls -l, find, du, tar), the hidden date branch, .crashfs/."""
 
 import errno
 import io
+import json
 import os
 import stat
 import subprocess
@@ -258,3 +259,26 @@ def test_legacy_view_of_a_dated_store_and_radix_view_of_a_legacy_store(
     m = mount(root, "view=radix", layout="legacy-dated")
     expected = helpers.expected_files(crashes, "radix")
     assert helpers.tree_files(m.path) == expected
+
+
+def test_stats_reports_its_real_size(mount, store_dir):
+    m = mount(store_dir)
+    path = m.path / ".crashfs" / "stats"
+    with open(path, "rb") as f:
+        data = f.read()
+        assert os.fstat(f.fileno()).st_size == len(data)
+    json.loads(data)
+    # The counters move between snapshots, but their fields have fixed
+    # widths: every snapshot has the size stat reports, cached or not.
+    crash = helpers.make_crash(helpers.EXAMPLE_1)
+    directory = m.path / helpers.view_parent(crash.crash_id, "radix")
+    directory.mkdir(parents=True)
+    for name, part in crash.files().items():
+        helpers.write_file(directory / name, part)
+    later = path.read_bytes()
+    assert later != data
+    assert json.loads(later)["mount"]["commits"] >= 4
+    assert os.stat(path).st_size == len(data) == len(later)
+    listed = {entry.name: entry.stat().st_size
+              for entry in os.scandir(m.path / ".crashfs")}
+    assert listed["stats"] == len(data)

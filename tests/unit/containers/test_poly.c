@@ -113,7 +113,7 @@ static void save_b(void *arg)
 				    ID_B, "{}", false);
 }
 
-static void test_each_failure_logged_once(void)
+static void test_each_failure_reported_once(void)
 {
 	struct fixture f;
 	REQUIRE(setup(&f, 0));
@@ -125,9 +125,14 @@ static void test_each_failure_logged_once(void)
 	char *log = test_capture_log(save_b, &job);
 	REQUIRE(log != NULL);
 	CHECK_INT(job.result, -EIO);
-	CHECK_INT(test_count(log, "member failed"), 2);
-	CHECK_INT(test_count(log, "store.stores[0]: injected"), 1);
-	CHECK_INT(test_count(log, "store.stores[2]: injected"), 1);
+	/* One line per failed request, written by the caller from the
+	 * aggregate error, which names every member's failure once; the
+	 * poly itself logs nothing above debug. */
+	CHECK_INT(test_count(log, "member failed"), 0);
+	CHECK_INT(test_count(f.call.error.message, "store.stores[0]: injected"),
+		  1);
+	CHECK_INT(test_count(f.call.error.message, "store.stores[2]: injected"),
+		  1);
 	free(log);
 	crash_store_close(f.poly);
 }
@@ -335,7 +340,7 @@ int main(int argc, char **argv)
 	crash_log_set_level(CRASH_LOG_ERROR);
 	test_saves_go_to_every_member();
 	test_failing_member_does_not_stop_the_others();
-	test_each_failure_logged_once();
+	test_each_failure_reported_once();
 	test_processed_and_dump_saves_gather_too();
 	test_only_the_last_member_may_adopt();
 	test_aggregate_is_operational_only_if_all_were();
