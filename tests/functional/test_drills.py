@@ -143,3 +143,68 @@ def test_kill_during_ingest_loses_nothing_acknowledged(
                 == crash.raw
         assert m.unmount() == 0
     assert not (store / helpers.SCRATCH_DIR_NAME).exists()
+
+
+def versions_of(crash_id):
+    """Two raw crashes of one id, 100 and 5,000 bytes: a read cut to the
+    other's size, or one mixing them, is caught by content."""
+    versions = []
+    for size, letter in ((100, "a"), (5000, "b")):
+        head = '{"uuid": "%s", "pad": "' % crash_id
+        versions.append((head + letter * (size - len(head) - 2) + '"}')
+                        .encode())
+    return versions
+
+
+@pytest.mark.time_limit(120)
+@pytest.mark.parametrize("how", ["truncate"])
+def test_readers_of_a_part_being_rewritten_see_whole_versions(
+        mount, store_dir, how):
+    """One writer re-saves <id>.json alternately at 100 and 5,000 bytes
+    (open with O_TRUNC, as cp does; or a temporary file renamed over it,
+    as rsync does) while two readers open and read it in a loop: every read
+    is one whole version, and no open fails (ESTALE, ENOENT)."""
+    m = mount(store_dir)
+    crash_id = helpers.EXAMPLE_1
+    versions = versions_of(crash_id)
+    directory = m.path / helpers.view_parent(crash_id, "radix")
+    directory.mkdir(parents=True)
+    target = directory / (crash_id + ".json")
+    helpers.write_file(target, versions[0])
+    stop = threading.Event()
+    problems, reads = [], [0]
+
+    def reader():
+        while not stop.is_set():
+            try:
+                data = target.read_bytes()
+            except OSError as error:
+                problems.append(helpers.errno_name(error.errno))
+                continue
+            reads[0] += 1
+            if data not in versions:
+                problems.append("torn read of %d bytes" % len(data))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    rewrites = 0
+    try:
+        while time.monotonic() < deadline:
+            data = versions[rewrites % 2]
+            if how == "truncate":
+                helpers.write_file(target, data)
+            else:
+                temporary = directory / (".%s.json.%06d" % (crash_id,
+                                                             rewrites))
+                helpers.write_file(temporary, data)
+                os.rename(temporary, target)
+            rewrites += 1
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert rewrites > 20 and reads[0] > 100
+    assert problems == [], "%d problems in %d reads, e.g. %s" % (
+        len(problems), reads[0], problems[:5])
