@@ -44,6 +44,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crashfs_helpers as helpers  # noqa: E402
 from hbase_server import hbase_client, hbase_server, hbase_standin  # noqa: E402,F401
+from servers import *  # noqa: E402,F401,F403 (server fixtures)
 
 SOURCE_TREE = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = SOURCE_TREE / "build" / "fusefs" / "crashfs"
