@@ -41,7 +41,8 @@ struct breaker {
 enum log_kind {
 	LOG_OPENED,         /* the primary found down */
 	LOG_STILL_DOWN,     /* a probe failed */
-	LOG_BACK,           /* a probe succeeded */
+	LOG_BACK,           /* a probe succeeded: LOG_BACK + side */
+	LOG_BACK_LAST = LOG_BACK + SIDES - 1,
 	LOG_SAVE_FELL_BACK, /* a save failed in the primary for its own reason */
 	LOG_READ_FELL_BACK, /* the same for a read */
 	LOG_PARTIAL,        /* a listing without the primary */
@@ -185,7 +186,7 @@ static void close_breaker(struct fallback_store *self, enum side side)
 			     CRASH_STORE_OK);
 	double down = (double)(monotonic_ns() -
 			       atomic_load(&breaker->opened_at)) / 1e9;
-	log_limit_log(&self->logs[LOG_BACK], CRASH_LOG_INFO,
+	log_limit_log(&self->logs[LOG_BACK + side], CRASH_LOG_INFO,
 		      "%s: the primary %s answered a probe after %.0f s: "
 		      "%s go to it again",
 		      store->node_path, self->members[PRIMARY]->node_path,
