@@ -3,10 +3,9 @@
  * a breaker that stops asking a primary known to be down.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "containers/circuit_breaker.h"
 #include "containers/container_core.h"
 #include "containers/fallback_store.h"
 #include "containers/log_limit.h"
@@ -16,26 +15,10 @@
 
 enum { PRIMARY = 0, SECONDARY = 1 };
 
-/* The sides of the breaker: saves, and every other call. */
+/* The breaker has two sides: saves, and every other call. */
 enum side { SAVES = 0, READS = 1, SIDES = 2 };
 
 static const char *const side_names[SIDES] = { "saves", "reads" };
-
-/* What one call does with the primary. */
-enum route {
-	ROUTE_PRIMARY, /* closed: asked, under its own retry policy */
-	ROUTE_PROBE,   /* open and due: this call asks it once */
-	ROUTE_SKIP,    /* open: not asked */
-};
-
-struct breaker {
-	atomic_int_fast64_t open_until; /* monotonic ns; 0: closed */
-	atomic_int_fast64_t opened_at;  /* monotonic ns of the last opening */
-	atomic_bool probing;            /* a probe is in flight */
-	atomic_uint_fast64_t openings;
-	atomic_uint_fast64_t probes;
-	atomic_uint_fast64_t skipped;
-};
 
 /* Kinds of log lines, each limited on its own. */
 enum log_kind {
@@ -45,7 +28,7 @@ enum log_kind {
 	LOG_BACK_LAST = LOG_BACK + SIDES - 1,
 	LOG_SAVE_FELL_BACK, /* a save failed in the primary for its own reason */
 	LOG_READ_FELL_BACK, /* the same for a read */
-	LOG_PARTIAL,        /* a listing without the primary */
+	LOG_PARTIAL,        /* a listing without a member */
 	LOG_KINDS
 };
 
@@ -53,8 +36,7 @@ struct fallback_store {
 	struct dispatching_store dispatching; /* first: the base */
 	struct crash_store *members[2];
 	double probe_interval; /* seconds */
-	int64_t probe_interval_ns;
-	struct breaker breakers[SIDES];
+	struct circuit_breaker breakers[SIDES];
 	struct log_limit logs[LOG_KINDS];
 };
 
@@ -75,14 +57,6 @@ static void fallback_close(struct crash_store *store)
 }
 
 /* -- the breaker -------------------------------------------------------- */
-
-static int64_t monotonic_ns(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
 
 /* True for a failure that says the primary is unwell, rather than
  * something about this request or its caller (fallback_store.h). */
@@ -109,49 +83,23 @@ static bool primary_down(int result)
 	}
 }
 
-static bool side_open(struct fallback_store *self, enum side side)
+static bool degraded(struct fallback_store *self)
 {
-	return atomic_load(&self->breakers[side].open_until) != 0;
-}
-
-static enum route route_for(struct fallback_store *self, enum side side)
-{
-	struct breaker *breaker = &self->breakers[side];
-	int64_t until = atomic_load(&breaker->open_until);
-	if (until == 0)
-		return ROUTE_PRIMARY;
-	bool idle = false;
-	if (monotonic_ns() >= until &&
-	    atomic_compare_exchange_strong(&breaker->probing, &idle, true)) {
-		atomic_fetch_add(&breaker->probes, 1);
-		return ROUTE_PROBE;
-	}
-	atomic_fetch_add(&breaker->skipped, 1);
-	return ROUTE_SKIP;
+	return circuit_breaker_is_open(&self->breakers[SAVES]) ||
+	       circuit_breaker_is_open(&self->breakers[READS]);
 }
 
 /* The primary failed as if down: the side opens (a failed read opens
  * both), or stays open for another interval after a failed probe. */
 static void open_breaker(struct fallback_store *self, enum side side,
-			 enum route route, const char *what,
+			 enum circuit_route route, const char *what,
 			 const struct crash_error *error)
 {
 	struct crash_store *store = &self->dispatching.base;
-	int64_t now = monotonic_ns();
-	bool opened = false;
-
-	for (int each = side == READS ? SAVES : side; each <= (int)side;
-	     each++) {
-		struct breaker *breaker = &self->breakers[each];
-		if (atomic_exchange(&breaker->open_until,
-				    now + self->probe_interval_ns) == 0) {
-			atomic_store(&breaker->opened_at, now);
-			atomic_fetch_add(&breaker->openings, 1);
-			opened = true;
-		}
-	}
-	if (route == ROUTE_PROBE)
-		atomic_store(&self->breakers[side].probing, false);
+	bool opened = circuit_breaker_open(&self->breakers[side], route);
+	if (side == READS)
+		opened |= circuit_breaker_open(&self->breakers[SAVES],
+					       CIRCUIT_ASK);
 	atomic_store(&self->members[PRIMARY]->counters.state,
 		     CRASH_STORE_FAILING);
 	if (opened)
@@ -164,7 +112,7 @@ static void open_breaker(struct fallback_store *self, enum side side,
 			      self->members[SECONDARY]->node_path,
 			      self->members[PRIMARY]->node_path,
 			      self->probe_interval, error->message);
-	else if (route == ROUTE_PROBE)
+	else if (route == CIRCUIT_PROBE)
 		log_limit_log(&self->logs[LOG_STILL_DOWN], CRASH_LOG_WARNING,
 			      "%s: %s: primary still failing (a probe); "
 			      "asked again in %g s: %s",
@@ -176,16 +124,12 @@ static void open_breaker(struct fallback_store *self, enum side side,
 static void close_breaker(struct fallback_store *self, enum side side)
 {
 	struct crash_store *store = &self->dispatching.base;
-	struct breaker *breaker = &self->breakers[side];
-	int64_t until = atomic_exchange(&breaker->open_until, 0);
-	atomic_store(&breaker->probing, false);
-	if (until == 0)
+	double down = 0;
+	if (!circuit_breaker_close(&self->breakers[side], &down))
 		return;
-	if (!side_open(self, SAVES) && !side_open(self, READS))
+	if (!degraded(self))
 		atomic_store(&self->members[PRIMARY]->counters.state,
 			     CRASH_STORE_OK);
-	double down = (double)(monotonic_ns() -
-			       atomic_load(&breaker->opened_at)) / 1e9;
 	log_limit_log(&self->logs[LOG_BACK + side], CRASH_LOG_INFO,
 		      "%s: the primary %s answered a probe after %.0f s: "
 		      "%s go to it again",
@@ -195,7 +139,7 @@ static void close_breaker(struct fallback_store *self, enum side side)
 
 /* Tells the breaker how the primary answered a call routed by route. */
 static void observe(struct fallback_store *self, enum side side,
-		    enum route route, int result,
+		    enum circuit_route route, int result,
 		    const struct crash_error *error,
 		    const struct store_operation *operation)
 {
@@ -203,21 +147,21 @@ static void observe(struct fallback_store *self, enum side side,
 		char what[160];
 		store_operation_describe(operation, what, sizeof what);
 		open_breaker(self, side, route, what, error);
-	} else if (route == ROUTE_PROBE) {
+	} else if (route == CIRCUIT_PROBE) {
 		if (result == -EINTR || result == -ENOMEM)
-			atomic_store(&self->breakers[side].probing, false);
+			circuit_breaker_release(&self->breakers[side]);
 		else
 			close_breaker(self, side);
 	}
 }
 
-/* Runs operation on the primary as route says (never ROUTE_SKIP). */
+/* Runs operation on the primary as route says (never CIRCUIT_SKIP). */
 static int ask_primary(struct fallback_store *self, enum side side,
-		       enum route route, struct crash_call *call,
+		       enum circuit_route route, struct crash_call *call,
 		       const struct store_operation *operation)
 {
 	bool single_attempt = call->single_attempt;
-	if (route == ROUTE_PROBE)
+	if (route == CIRCUIT_PROBE)
 		call->single_attempt = true;
 	int result = store_operation_run(self->members[PRIMARY], call,
 					 operation);
@@ -230,12 +174,10 @@ static int ask_primary(struct fallback_store *self, enum side side,
 static void skipped_error(struct fallback_store *self, enum side side,
 			  struct crash_error *error)
 {
-	int64_t until = atomic_load(&self->breakers[side].open_until);
-	double left = (double)(until - monotonic_ns()) / 1e9;
 	crash_error_set(error, -EIO,
 			"%s: not asked: failing, next probe in %.1f s",
 			self->members[PRIMARY]->node_path,
-			left > 0 ? left : 0);
+			circuit_breaker_seconds_left(&self->breakers[side]));
 }
 
 /* -- saves -------------------------------------------------------------- */
@@ -253,8 +195,8 @@ static int save(struct crash_store *store, struct crash_call *call,
 
 	store_failures_init(&failures);
 	store_operation_describe(operation, what, sizeof what);
-	enum route route = route_for(self, SAVES);
-	bool asked = route != ROUTE_SKIP;
+	enum circuit_route route = circuit_breaker_route(&self->breakers[SAVES]);
+	bool asked = route != CIRCUIT_SKIP;
 	bool down = true;
 	if (asked) {
 		result = ask_primary(self, SAVES, route, call, operation);
@@ -348,8 +290,8 @@ static int primary_first(struct crash_store *store, struct crash_call *call,
 	    !store_operation_available(secondary, operation->kind))
 		return container_first_found(store, self->members, 2, call,
 					     operation);
-	enum route route = route_for(self, READS);
-	if (route == ROUTE_SKIP) {
+	enum circuit_route route = circuit_breaker_route(&self->breakers[READS]);
+	if (route == CIRCUIT_SKIP) {
 		skipped_error(self, READS, &primary_error);
 	} else {
 		result = ask_primary(self, READS, route, call, operation);
@@ -441,8 +383,8 @@ static int listing(struct crash_store *store, struct crash_call *call,
 	struct left_out left_out = { .primary_result = 0, .any = false };
 	int result;
 
-	enum route route = route_for(self, READS);
-	if (route == ROUTE_SKIP) {
+	enum circuit_route route = circuit_breaker_route(&self->breakers[READS]);
+	if (route == CIRCUIT_SKIP) {
 		struct crash_error skipped;
 		skipped_error(self, READS, &skipped);
 		result = merged_listing_run(store, &self->members[SECONDARY],
@@ -455,7 +397,7 @@ static int listing(struct crash_store *store, struct crash_call *call,
 		return result;
 	}
 	struct merged_listing_partial partial = {
-		.single_attempt_members = route == ROUTE_PROBE ? 1u << PRIMARY
+		.single_attempt_members = route == CIRCUIT_PROBE ? 1u << PRIMARY
 							       : 0,
 		.left_out = note_left_out,
 		.ctx = &left_out,
@@ -465,7 +407,7 @@ static int listing(struct crash_store *store, struct crash_call *call,
 	if (left_out.primary_result < 0)
 		observe(self, READS, route, left_out.primary_result,
 			&left_out.primary_error, operation);
-	else if (route == ROUTE_PROBE)
+	else if (route == CIRCUIT_PROBE)
 		observe(self, READS, route,
 			result == -EINTR || result == -ENOMEM ? result : 0,
 			&call->error, operation);
@@ -503,8 +445,8 @@ static int new_crashes(struct crash_store *store, struct crash_call *call,
 	if (!store_operation_available(primary, operation->kind))
 		return secondary_queue ? 0 : no_queue(store, call);
 	struct crash_error primary_error;
-	enum route route = route_for(self, READS);
-	if (route == ROUTE_SKIP) {
+	enum circuit_route route = circuit_breaker_route(&self->breakers[READS]);
+	if (route == CIRCUIT_SKIP) {
 		skipped_error(self, READS, &primary_error);
 	} else {
 		int result = ask_primary(self, READS, route, call, operation);
@@ -540,8 +482,8 @@ static int ack_crash(struct crash_store *store, struct crash_call *call,
 	}
 	if (!store_operation_available(primary, operation->kind))
 		return secondary_queue ? result : no_queue(store, call);
-	enum route route = route_for(self, READS);
-	if (route == ROUTE_SKIP) {
+	enum circuit_route route = circuit_breaker_route(&self->breakers[READS]);
+	if (route == CIRCUIT_SKIP) {
 		struct crash_error skipped;
 		skipped_error(self, READS, &skipped);
 		return crash_error_set(&call->error, -EIO,
@@ -608,8 +550,8 @@ static int to_both(struct crash_store *store, struct crash_call *call,
 	store_failures_init(&tally.failures);
 	store_operation_describe(operation, what, sizeof what);
 	if (store_operation_available(primary, operation->kind)) {
-		enum route route = route_for(self, READS);
-		if (route == ROUTE_SKIP) {
+		enum circuit_route route = circuit_breaker_route(&self->breakers[READS]);
+		if (route == CIRCUIT_SKIP) {
 			struct crash_error skipped;
 			skipped_error(self, READS, &skipped);
 			store_failures_add(&tally.failures, primary, &skipped);
@@ -716,17 +658,6 @@ static struct crash_store *fallback_child(struct crash_store *store,
 	return index < 2 ? fallback_from(store)->members[index] : NULL;
 }
 
-static json_t *breaker_stats(struct breaker *breaker)
-{
-	const char *state = "closed";
-	if (atomic_load(&breaker->open_until) != 0)
-		state = atomic_load(&breaker->probing) ? "probing" : "open";
-	return json_pack("{s:s, s:I, s:I, s:I}", "state", state, "openings",
-			 (json_int_t)atomic_load(&breaker->openings), "probes",
-			 (json_int_t)atomic_load(&breaker->probes), "skipped",
-			 (json_int_t)atomic_load(&breaker->skipped));
-}
-
 static void fallback_describe(struct crash_store *store, json_t *stats)
 {
 	struct fallback_store *self = fallback_from(store);
@@ -741,10 +672,10 @@ static void fallback_describe(struct crash_store *store, json_t *stats)
 		for (int side = 0; side < SIDES; side++)
 			json_object_set_new(
 				breaker, side_names[side],
-				breaker_stats(&self->breakers[side]));
+				circuit_breaker_stats(&self->breakers[side]));
 		json_object_set_new(stats, "breaker", breaker);
 	}
-	if (side_open(self, SAVES) || side_open(self, READS))
+	if (degraded(self))
 		json_object_set_new(stats, "state", json_string("degraded"));
 }
 
@@ -790,7 +721,8 @@ int fallback_store_new(struct crash_store *primary,
 	self->members[PRIMARY] = primary;
 	self->members[SECONDARY] = secondary;
 	self->probe_interval = probe_interval;
-	self->probe_interval_ns = (int64_t)(probe_interval * 1e9 + 0.5);
+	for (int side = 0; side < SIDES; side++)
+		circuit_breaker_init(&self->breakers[side], probe_interval);
 	for (int kind = 0; kind < LOG_KINDS; kind++)
 		log_limit_init(&self->logs[kind], FALLBACK_LOG_INTERVAL);
 	*out = &self->dispatching.base;

@@ -36,8 +36,8 @@
  * -EFBIG, -ENAMETOOLONG, -ENOTSUP, -EROFS (a part it does not take),
  * -EEXIST, -ENOTEMPTY, -EISDIR, -ENOTDIR and -ENOMEM do not.  Any other
  * (EIO, ENOSPC, a refused connection, a retry policy giving up) opens a
- * circuit breaker, so that requests stop waiting out the primary's retry
- * policy one after the other:
+ * circuit breaker (circuit_breaker.h), so that requests stop waiting out
+ * the primary's retry policy one after the other:
  *
  *   - The breaker has two sides.  A failed save opens the saves side
  *     (a full disk may still serve reads); any other failed call opens

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "containers/circuit_breaker.h"
 #include "containers/fallback_store.h"
 #include "storage/crash_log.h"
 #include "storage/executor/retry_store.h"
@@ -915,6 +916,46 @@ static void test_probe_interval_configuration(void)
 	crash_store_close(store);
 }
 
+/* The breaker alone: closed, open, one probe at a time. */
+static void test_circuit_breaker(void)
+{
+	struct circuit_breaker breaker;
+	circuit_breaker_init(&breaker, NEVER_PROBED);
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_ASK);
+	CHECK(circuit_breaker_open(&breaker, CIRCUIT_ASK));
+	CHECK(!circuit_breaker_open(&breaker, CIRCUIT_ASK)); /* already */
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_SKIP);
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_SKIP);
+	CHECK(circuit_breaker_seconds_left(&breaker) > 3600);
+	double down = -1;
+	CHECK(circuit_breaker_close(&breaker, &down));
+	CHECK(down >= 0);
+	CHECK(!circuit_breaker_close(&breaker, NULL));
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_ASK);
+	json_t *stats = circuit_breaker_stats(&breaker);
+	CHECK_STR(json_string_value(json_object_get(stats, "state")), "closed");
+	CHECK_INT(json_integer_value(json_object_get(stats, "openings")), 1);
+	CHECK_INT(json_integer_value(json_object_get(stats, "skipped")), 2);
+	json_decref(stats);
+
+	/* Interval 0: due at once, one probe at a time. */
+	circuit_breaker_init(&breaker, 0);
+	CHECK(circuit_breaker_open(&breaker, CIRCUIT_ASK));
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_PROBE);
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_SKIP);
+	stats = circuit_breaker_stats(&breaker);
+	CHECK_STR(json_string_value(json_object_get(stats, "state")),
+		  "probing");
+	json_decref(stats);
+	circuit_breaker_release(&breaker); /* no answer */
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_PROBE);
+	CHECK(!circuit_breaker_open(&breaker, CIRCUIT_PROBE)); /* still down */
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_PROBE);
+	CHECK(circuit_breaker_close(&breaker, NULL));
+	CHECK_INT(circuit_breaker_route(&breaker), CIRCUIT_ASK);
+	CHECK_INT(atomic_load(&breaker.probes), 3);
+}
+
 int main(int argc, char **argv)
 {
 	crash_log_set_level(CRASH_LOG_ERROR);
@@ -928,6 +969,7 @@ int main(int argc, char **argv)
 	test_new_crashes_drain_the_secondary_first();
 	test_remove_from_both();
 	test_configuration();
+	test_circuit_breaker();
 	test_outage_lookups_answer_from_the_secondary();
 	test_outage_saves_go_to_the_secondary();
 	test_outage_listings_are_partial();
