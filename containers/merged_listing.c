@@ -144,23 +144,34 @@ static int merge_part(void *ctx, const struct crash_part *part,
 	return record_stop(merge, merge->emit_part(merge->ctx, part, stat));
 }
 
-/* Runs operation (whose emitter is one of merge_*) on every member. */
+/* Runs operation (whose emitter is one of merge_*) on every member;
+ * partial (may be NULL) says whether a failing member ends the listing. */
 static int run_merge(struct crash_store *container,
 		     struct crash_store *const *members,
 		     const unsigned *part_masks, size_t count,
 		     struct crash_call *call, struct merge *merge,
-		     const struct store_operation *operation)
+		     const struct store_operation *operation,
+		     struct merged_listing_partial *partial)
 {
 	size_t tried = 0, found = 0;
+	struct store_failures failures;
 	int result = 0;
 
+	store_failures_init(&failures);
+	if (partial)
+		partial->left_out_members = 0;
 	for (size_t i = 0; i < count; i++) {
 		if (!store_operation_available(members[i], operation->kind))
 			continue;
 		tried++;
 		merge->part_mask = part_masks ? part_masks[i]
 					      : MERGED_PARTS_ALL;
+		bool single_attempt = call->single_attempt;
+		if (partial && i < MERGED_LISTING_MEMBERS_MAX &&
+		    (partial->single_attempt_members & (1u << i)))
+			call->single_attempt = true;
 		result = store_operation_run(members[i], call, operation);
+		call->single_attempt = single_attempt;
 		if (merge->out_of_memory) {
 			result = crash_error_set(&call->error, -ENOMEM,
 						 "%s: out of memory merging "
@@ -172,6 +183,17 @@ static int run_merge(struct crash_store *container,
 			break; /* the caller stopped the listing */
 		if (result == -ENOENT)
 			continue;
+		if (result < 0 && partial && result != -EINTR) {
+			/* Left out: the others may still answer. */
+			store_failures_add(&failures, members[i], &call->error);
+			if (i < MERGED_LISTING_MEMBERS_MAX)
+				partial->left_out_members |= 1u << i;
+			if (partial->left_out)
+				partial->left_out(partial->ctx, i, result,
+						  &call->error);
+			result = 0;
+			continue;
+		}
 		if (result < 0)
 			break;
 		found++;
@@ -184,6 +206,15 @@ static int run_merge(struct crash_store *container,
 	if (tried == 0)
 		return container_no_member_can(container, call, -ENOTSUP,
 					       operation);
+	if (found == 0 && failures.count > 0) {
+		char what[160];
+		store_operation_describe(operation, what, sizeof what);
+		return store_failures_report(&failures, container, call,
+					     failures.common_code
+						     ? failures.common_code
+						     : -EIO,
+					     what);
+	}
 	if (found == 0 && operation->kind != STORE_OP_LIST_DAYS) {
 		char what[160];
 		store_operation_describe(operation, what, sizeof what);
@@ -195,23 +226,24 @@ static int run_merge(struct crash_store *container,
 	return 0;
 }
 
-int merged_list_days(struct crash_store *container,
+static int list_days(struct crash_store *container,
 		     struct crash_store *const *members, size_t count,
 		     struct crash_call *call, crash_name_emit_fn emit,
-		     void *ctx)
+		     void *ctx, struct merged_listing_partial *partial)
 {
 	struct merge merge = { .emit_name = emit, .ctx = ctx };
 	struct store_operation operation = { .kind = STORE_OP_LIST_DAYS,
 					     .emit_name = merge_name,
 					     .emit_ctx = &merge };
 	return run_merge(container, members, NULL, count, call, &merge,
-			 &operation);
+			 &operation, partial);
 }
 
-int merged_list_radix(struct crash_store *container,
+static int list_radix(struct crash_store *container,
 		      struct crash_store *const *members, size_t count,
 		      struct crash_call *call, const char *day,
-		      const char *prefix, crash_radix_emit_fn emit, void *ctx)
+		      const char *prefix, crash_radix_emit_fn emit, void *ctx,
+		      struct merged_listing_partial *partial)
 {
 	struct merge merge = { .emit_radix = emit, .ctx = ctx };
 	struct store_operation operation = { .kind = STORE_OP_LIST_RADIX,
@@ -220,7 +252,40 @@ int merged_list_radix(struct crash_store *container,
 					     .emit_radix = merge_radix,
 					     .emit_ctx = &merge };
 	return run_merge(container, members, NULL, count, call, &merge,
-			 &operation);
+			 &operation, partial);
+}
+
+static int list_parts(struct crash_store *container,
+		      struct crash_store *const *members,
+		      const unsigned *part_masks, size_t count,
+		      struct crash_call *call, const char *crash_id,
+		      crash_part_emit_fn emit, void *ctx,
+		      struct merged_listing_partial *partial)
+{
+	struct merge merge = { .emit_part = emit, .ctx = ctx };
+	struct store_operation operation = { .kind = STORE_OP_LIST_PARTS,
+					     .crash_id = crash_id,
+					     .emit_part = merge_part,
+					     .emit_ctx = &merge };
+	return run_merge(container, members, part_masks, count, call, &merge,
+			 &operation, partial);
+}
+
+int merged_list_days(struct crash_store *container,
+		     struct crash_store *const *members, size_t count,
+		     struct crash_call *call, crash_name_emit_fn emit,
+		     void *ctx)
+{
+	return list_days(container, members, count, call, emit, ctx, NULL);
+}
+
+int merged_list_radix(struct crash_store *container,
+		      struct crash_store *const *members, size_t count,
+		      struct crash_call *call, const char *day,
+		      const char *prefix, crash_radix_emit_fn emit, void *ctx)
+{
+	return list_radix(container, members, count, call, day, prefix, emit,
+			  ctx, NULL);
 }
 
 int merged_list_parts(struct crash_store *container,
@@ -229,13 +294,32 @@ int merged_list_parts(struct crash_store *container,
 		      struct crash_call *call, const char *crash_id,
 		      crash_part_emit_fn emit, void *ctx)
 {
-	struct merge merge = { .emit_part = emit, .ctx = ctx };
-	struct store_operation operation = { .kind = STORE_OP_LIST_PARTS,
-					     .crash_id = crash_id,
-					     .emit_part = merge_part,
-					     .emit_ctx = &merge };
-	return run_merge(container, members, part_masks, count, call, &merge,
-			 &operation);
+	return list_parts(container, members, part_masks, count, call,
+			  crash_id, emit, ctx, NULL);
+}
+
+static int run_listing(struct crash_store *container,
+		       struct crash_store *const *members,
+		       const unsigned *part_masks, size_t count,
+		       struct crash_call *call,
+		       const struct store_operation *op,
+		       struct merged_listing_partial *partial)
+{
+	switch (op->kind) {
+	case STORE_OP_LIST_PARTS:
+		return list_parts(container, members, part_masks, count, call,
+				  op->crash_id, op->emit_part, op->emit_ctx,
+				  partial);
+	case STORE_OP_LIST_DAYS:
+		return list_days(container, members, count, call,
+				 op->emit_name, op->emit_ctx, partial);
+	case STORE_OP_LIST_RADIX:
+		return list_radix(container, members, count, call, op->day,
+				  op->prefix, op->emit_radix, op->emit_ctx,
+				  partial);
+	default:
+		return store_operation_invalid(call, op);
+	}
 }
 
 int merged_listing_run(struct crash_store *container,
@@ -244,19 +328,17 @@ int merged_listing_run(struct crash_store *container,
 		       struct crash_call *call,
 		       const struct store_operation *op)
 {
-	switch (op->kind) {
-	case STORE_OP_LIST_PARTS:
-		return merged_list_parts(container, members, part_masks, count,
-					 call, op->crash_id, op->emit_part,
-					 op->emit_ctx);
-	case STORE_OP_LIST_DAYS:
-		return merged_list_days(container, members, count, call,
-					op->emit_name, op->emit_ctx);
-	case STORE_OP_LIST_RADIX:
-		return merged_list_radix(container, members, count, call,
-					 op->day, op->prefix, op->emit_radix,
-					 op->emit_ctx);
-	default:
-		return store_operation_invalid(call, op);
-	}
+	return run_listing(container, members, part_masks, count, call, op,
+			   NULL);
+}
+
+int merged_listing_run_partial(struct crash_store *container,
+			       struct crash_store *const *members,
+			       const unsigned *part_masks, size_t count,
+			       struct crash_call *call,
+			       const struct store_operation *op,
+			       struct merged_listing_partial *partial)
+{
+	return run_listing(container, members, part_masks, count, call, op,
+			   partial);
 }

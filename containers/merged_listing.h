@@ -7,7 +7,9 @@
  * time it is seen, so the earlier member's entry wins (for parts, its size
  * and mtime).  A member without the listing slot, or answering -ENOENT, is
  * skipped; any other failure ends the listing with that error (the
- * entries emitted before stay emitted).  The result is -ENOENT only if no
+ * entries emitted before stay emitted) -- unless the listing is run
+ * partial (merged_listing_run_partial), for a container that would rather
+ * show what its reachable members hold.  The result is -ENOENT only if no
  * member had the directory or crash.
  *
  * Memory: the names seen so far are kept for the duration of one call,
@@ -55,5 +57,39 @@ int merged_listing_run(struct crash_store *container,
 		       const unsigned *part_masks, size_t count,
 		       struct crash_call *call,
 		       const struct store_operation *operation);
+
+/*
+ * A listing that goes on without its failing members (a fallback whose
+ * primary is down shows what the secondary holds).  A member whose
+ * listing fails -- but for -ENOENT, -EINTR, running out of memory and the
+ * caller stopping it -- is left out: its bit is set in left_out_members,
+ * left_out (may be NULL) is told its result and error, and the others are
+ * listed.  The result is 0 if some member listed the directory: the
+ * listing is then partial if left_out_members is not 0, and saying so is
+ * the caller's business.  If no member had it and some were left out, the
+ * result is their failure (their common code, else -EIO) naming each, not
+ * -ENOENT: the directory may well be in a member that could not answer.
+ *
+ * single_attempt_members: bit i set, member i is asked with
+ * call->single_attempt set (a fallback probing its primary), the others
+ * as the caller's call says.  Bits exist for the first
+ * MERGED_LISTING_MEMBERS_MAX members.
+ */
+#define MERGED_LISTING_MEMBERS_MAX 32
+
+struct merged_listing_partial {
+	unsigned single_attempt_members;                 /* in */
+	void (*left_out)(void *ctx, size_t member, int result,
+			 const struct crash_error *error); /* in */
+	void *ctx;                                       /* in */
+	unsigned left_out_members;                       /* out */
+};
+
+int merged_listing_run_partial(struct crash_store *container,
+			       struct crash_store *const *members,
+			       const unsigned *part_masks, size_t count,
+			       struct crash_call *call,
+			       const struct store_operation *operation,
+			       struct merged_listing_partial *partial);
 
 #endif

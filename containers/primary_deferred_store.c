@@ -139,6 +139,7 @@ static void gather_parts(struct crash_store *store, struct crash_call *call,
 	crash_call_init(&inner);
 	inner.interrupted = call->interrupted;
 	inner.interrupted_arg = call->interrupted_arg;
+	inner.single_attempt = call->single_attempt;
 	int result = crash_store_list_parts(other, &inner, crash_id,
 					    collect_part, &found);
 	if (result == -ENOENT || result == -ENOTSUP)
@@ -204,6 +205,7 @@ static void drop_stale_raw_crash(struct crash_store *store,
 	crash_call_init(&inner);
 	inner.interrupted = call->interrupted;
 	inner.interrupted_arg = call->interrupted_arg;
+	inner.single_attempt = call->single_attempt;
 	int result = crash_store_stat_part(other, &inner, crash_id, &raw,
 					   &stale);
 	if (result == -ENOENT)

@@ -332,6 +332,8 @@ static const char *state_name(int state)
 		return "retrying";
 	case CRASH_STORE_FAILING:
 		return "failing";
+	case CRASH_STORE_DEGRADED:
+		return "degraded";
 	default:
 		return "ok";
 	}
@@ -341,14 +343,15 @@ static json_t *node_stats(struct crash_store *store)
 {
 	struct crash_store_counters *c = &store->counters;
 	json_t *node = json_pack(
-		"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "type",
+		"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "type",
 		store->ops->type_name, "calls", (json_int_t)atomic_load(&c->calls),
 		"bytes_written", (json_int_t)atomic_load(&c->bytes_written),
 		"bytes_read", (json_int_t)atomic_load(&c->bytes_read), "errors",
 		(json_int_t)atomic_load(&c->errors), "not_found",
 		(json_int_t)atomic_load(&c->not_found), "retries",
 		(json_int_t)atomic_load(&c->retries), "fallbacks",
-		(json_int_t)atomic_load(&c->fallbacks), "state",
+		(json_int_t)atomic_load(&c->fallbacks), "partial_listings",
+		(json_int_t)atomic_load(&c->partial_listings), "state",
 		state_name(atomic_load(&c->state)));
 	if (node && store->ops->describe)
 		store->ops->describe(store, node);

@@ -22,7 +22,9 @@
  * fills call->error with the code and a one-line message.  -ENOENT means
  * "this crash (or this part of it) is not in this store" and nothing else:
  * containers route on it, so a backend must never return -ENOENT for a
- * broken server or a missing configuration.
+ * broken server or a missing configuration.  (A fallback container whose
+ * primary is down answers lookups from its secondary alone, so that new
+ * crashes can still be created: fallback_store.h says when.)
  *
  * Threads: libfuse calls into stores from many threads at once.  Every
  * store declares its thread model in ops->thread_model; the crash_store_*
@@ -100,11 +102,15 @@ struct crash_dump {
  * Per-request context, owned by one thread for the duration of one
  * operation.  interrupted, when not NULL, is polled during long waits (retry
  * backoff); when it returns true the operation gives up with -EINTR.
+ * single_attempt, when true, makes retry wrappers below give up after one
+ * attempt instead of waiting to retry: the caller has somewhere else to
+ * go (a fallback probing a primary it knows to be failing).
  */
 struct crash_call {
 	struct crash_error error;
 	bool (*interrupted)(void *arg);
 	void *interrupted_arg;
+	bool single_attempt;
 };
 
 /* Listing callbacks return 0 to go on, non-zero to stop (and that value is
@@ -238,6 +244,9 @@ struct crash_store_counters {
 	atomic_uint_fast64_t not_found;
 	atomic_uint_fast64_t retries;
 	atomic_uint_fast64_t fallbacks;
+	/* Listings a container answered without one of its members (it was
+	 * failing): what was reachable, not everything. */
+	atomic_uint_fast64_t partial_listings;
 	atomic_int state; /* enum crash_store_state */
 };
 
@@ -245,6 +254,9 @@ enum crash_store_state {
 	CRASH_STORE_OK = 0,
 	CRASH_STORE_RETRYING,
 	CRASH_STORE_FAILING,
+	/* A container serving from some of its members only (a fallback
+	 * whose primary is failing). */
+	CRASH_STORE_DEGRADED,
 };
 
 /* The base struct; first member of every implementation. */

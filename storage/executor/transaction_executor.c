@@ -296,7 +296,8 @@ int transaction_executor_run(const struct transaction_executor *executor,
 			transaction->reconnect(transaction->arg);
 
 		double delay = 0;
-		if (!next_delay(executor, attempt, &delay) ||
+		if (call->single_attempt ||
+		    !next_delay(executor, attempt, &delay) ||
 		    (transaction->may_retry &&
 		     !transaction->may_retry(transaction->arg)))
 			return give_up(call, transaction, result, attempt);

@@ -33,6 +33,9 @@
  *             delay of the list is therefore never slept).
  *   infinite  the delays in order, then the last one forever.
  *
+ * A call whose single_attempt is set (crash_store.h) gets one attempt
+ * whatever the policy: its caller has another store to turn to.
+ *
  * Waiting is responsive: the executor sleeps in slices of at most 100 ms
  * and polls crash_call_interrupted(call); when the caller is interrupted
  * it gives up at once with -EINTR ("interrupted while waiting to retry

@@ -200,9 +200,13 @@ def test_fallback_primary_down_then_rsync_restores_it(mount, workdir):
     stats = store_stats(m)
     assert stats["store"]["fallbacks"] == len(crash.files())
     assert stats["store"]["errors"] == 0
-    assert stats["store.primary"]["errors"] == len(crash.files())
-    assert "primary failed, saved in store.secondary instead" in \
-        m.stderr_text()
+    # The first save found the primary down; the others did not ask it.
+    assert stats["store.primary"]["errors"] == 1
+    assert stats["store"]["breaker"]["saves"]["skipped"] == \
+        len(crash.files()) - 1
+    assert stats["store"]["state"] == "degraded"
+    assert "primary failed; saves go to store.secondary without asking " \
+        "store.primary.retry" in m.stderr_text()
     assert m.unmount() == 0
 
     # The primary is back: copy the secondary into it, mount to mount.
@@ -355,12 +359,11 @@ def test_nesting_three_levels_deep(mount, workdir):
     assert write_crash(m, late) == dict.fromkeys(late.files())
     raw_name = late.crash_id + ".json"
     # The raw crash: the poly stored it in A and failed in C, so the
-    # fallback saved it in D.  The dumps then follow the raw crash, which
-    # is in neither B nor C: primary_deferred puts them in B.
-    assert store_files(a, late) == late.files()
-    assert store_files(d, late) == {raw_name: late.raw}
-    assert store_files(b, late) == {name: data for name, data in
-                                    late.files().items() if name != raw_name}
+    # fallback saved it in D, and stops asking its primary for saves
+    # (the breaker): the dumps go to D too.
+    assert store_files(a, late) == {raw_name: late.raw}
+    assert store_files(d, late) == late.files()
+    assert store_files(b, late) == {}
     assert store_files(c, late) == {}
     assert view_files(m, late) == late.files()
 

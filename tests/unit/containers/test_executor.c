@@ -131,6 +131,32 @@ static void test_limited_recovers(void)
 	CHECK_INT(atomic_load(&counters.state), CRASH_STORE_OK);
 }
 
+/* A caller with somewhere else to go (a fallback probing its primary)
+ * asks for one attempt: no retry, no wait, whatever the policy. */
+static void test_single_attempt(void)
+{
+	struct flaky flaky = { .failures = -1, .code = -ECONNREFUSED,
+			       .operational = true };
+	struct crash_store_counters counters = { 0 };
+	struct crash_call call;
+	crash_call_init(&call);
+	call.single_attempt = true;
+	CHECK_INT(run("{\"policy\": \"infinite\", \"backoff_delays\": [3600]}",
+		      &flaky, &call, &counters),
+		  -ECONNREFUSED);
+	CHECK_INT(flaky.attempts, 1);
+	CHECK_INT(flaky.reconnects, 1);
+	CHECK_INT(atomic_load(&counters.retries), 0);
+	CHECK_INT(atomic_load(&counters.state), CRASH_STORE_FAILING);
+	CHECK(strstr(call.error.message, "gave up") == NULL);
+
+	struct flaky healthy = { .failures = 0 };
+	CHECK_INT(run("{\"policy\": \"infinite\", \"backoff_delays\": [3600]}",
+		      &healthy, &call, &counters),
+		  0);
+	CHECK_INT(atomic_load(&counters.state), CRASH_STORE_OK);
+}
+
 static void test_only_operational_errors_are_retried(void)
 {
 	struct flaky flaky = { .failures = -1, .code = -EINVAL,
@@ -516,6 +542,7 @@ int main(int argc, char **argv)
 	test_policy_none_reconnects_but_does_not_retry();
 	test_limited_attempts_as_many_as_delays();
 	test_limited_recovers();
+	test_single_attempt();
 	test_only_operational_errors_are_retried();
 	test_limited_timing_and_no_final_sleep();
 	test_infinite_repeats_last_delay();
