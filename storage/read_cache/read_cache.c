@@ -11,7 +11,7 @@
  * refs counts the threads using an entry (the filler, each waiter, each
  * opener of a kept file).  An entry leaves the index at most once and
  * never comes back; the thread that finds it both out of the index and
- * unreferenced (entry_put, unindex) releases it: unlinks its file and
+ * unreferenced (entry_put, index_remove) releases it: unlinks its file and
  * frees it, after dropping the lock.
  */
 #include <errno.h>
@@ -408,12 +408,73 @@ static int fill_entry(struct read_cache *cache, struct crash_call *call,
 	return result;
 }
 
+/* Waits for another thread's fill of entry and shares its outcome.  Called
+ * with the lock held; returns with it released: 0 or a negative errno as
+ * read_cache_open, or FILL_AGAIN when that fill was interrupted. */
+#define FILL_AGAIN 1
+static int join_fill(struct read_cache *cache, struct crash_call *call,
+		     struct cache_entry *entry, int *fd_out, off_t *size_out)
+{
+	struct cache_entry *release = NULL;
+	int result;
+
+	entry->refs++;
+	if (!wait_for_fill(cache, call, entry)) {
+		result = crash_error_set(&call->error, -EINTR,
+					 "read cache: %s: interrupted while "
+					 "waiting for another request's fill",
+					 entry->key);
+	} else if (entry->state == ENTRY_READY) {
+		pthread_mutex_unlock(&cache->lock);
+		return serve_entry(cache, call, entry, false, fd_out,
+				   size_out);
+	} else if (entry->error.code == -EINTR) {
+		/* That fill's caller gave up, not this one. */
+		result = FILL_AGAIN;
+	} else {
+		call->error = entry->error;
+		result = entry->error.code;
+	}
+	entry_put(entry, &release);
+	pthread_mutex_unlock(&cache->lock);
+	release_entries(release);
+	return result;
+}
+
+/* A miss: fills a new entry for key at version and serves it.  Called with
+ * the lock held; returns with it released. */
+static int start_fill(struct read_cache *cache, struct crash_call *call,
+		      const char *key, uint64_t hash, uint64_t version,
+		      read_cache_fill_fn fill, void *arg, int *fd_out,
+		      off_t *size_out)
+{
+	struct cache_entry *entry = entry_new(key, hash, version);
+	if (!entry) {
+		pthread_mutex_unlock(&cache->lock);
+		return crash_error_set(&call->error, -ENOMEM,
+				       "read cache: %s: out of memory", key);
+	}
+	entry->next = cache->fills;
+	cache->fills = entry;
+	cache->misses++;
+	pthread_mutex_unlock(&cache->lock);
+
+	int result = fill_entry(cache, call, entry, fill, arg);
+	if (result == 0)
+		return serve_entry(cache, call, entry, true, fd_out, size_out);
+	struct cache_entry *release = NULL;
+	pthread_mutex_lock(&cache->lock);
+	entry_put(entry, &release);
+	pthread_mutex_unlock(&cache->lock);
+	release_entries(release);
+	return result;
+}
+
 int read_cache_open(struct read_cache *cache, struct crash_call *call,
 		    const char *key, uint64_t version, read_cache_fill_fn fill,
 		    void *arg, int *fd_out, off_t *size_out)
 {
 	uint64_t hash = key_hash(key);
-	struct cache_entry *release = NULL;
 
 	*fd_out = -1;
 	*size_out = 0;
@@ -430,58 +491,13 @@ int read_cache_open(struct read_cache *cache, struct crash_call *call,
 		}
 		entry = fill_find(cache, key, hash, version);
 		if (!entry)
-			break;
-		entry->refs++;
-		if (!wait_for_fill(cache, call, entry)) {
-			entry_put(entry, &release);
-			pthread_mutex_unlock(&cache->lock);
-			release_entries(release);
-			return crash_error_set(&call->error, -EINTR,
-					       "read cache: %s: interrupted "
-					       "while waiting for another "
-					       "request's fill",
-					       key);
-		}
-		if (entry->state == ENTRY_READY) {
-			pthread_mutex_unlock(&cache->lock);
-			return serve_entry(cache, call, entry, false, fd_out,
-					   size_out);
-		}
-		/* FAILED.  An interrupted fill failed for its own caller
-		 * only: start over, and maybe fill. */
-		bool again = entry->error.code == -EINTR;
-		if (!again)
-			call->error = entry->error;
-		int result = entry->error.code;
-		entry_put(entry, &release);
-		if (!again) {
-			pthread_mutex_unlock(&cache->lock);
-			release_entries(release);
+			return start_fill(cache, call, key, hash, version,
+					  fill, arg, fd_out, size_out);
+		int result = join_fill(cache, call, entry, fd_out, size_out);
+		if (result != FILL_AGAIN)
 			return result;
-		}
+		pthread_mutex_lock(&cache->lock);
 	}
-
-	struct cache_entry *entry = entry_new(key, hash, version);
-	if (!entry) {
-		pthread_mutex_unlock(&cache->lock);
-		release_entries(release);
-		return crash_error_set(&call->error, -ENOMEM,
-				       "read cache: %s: out of memory", key);
-	}
-	entry->next = cache->fills;
-	cache->fills = entry;
-	cache->misses++;
-	pthread_mutex_unlock(&cache->lock);
-	release_entries(release);
-
-	int result = fill_entry(cache, call, entry, fill, arg);
-	if (result == 0)
-		return serve_entry(cache, call, entry, true, fd_out, size_out);
-	pthread_mutex_lock(&cache->lock);
-	entry_put(entry, &release);
-	pthread_mutex_unlock(&cache->lock);
-	release_entries(release);
-	return result;
 }
 
 void read_cache_drop(struct read_cache *cache, const char *key)

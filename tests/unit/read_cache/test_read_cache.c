@@ -914,6 +914,124 @@ static void test_describe_keys(void)
 	free(root);
 }
 
+/*
+ * Many threads opening, replacing and dropping a few keys in a cache too
+ * small for them: every answer must hold the bytes of the version asked
+ * for, and the cache must end within its bound with exactly the files its
+ * index holds.  Bounded in operations, not in time.
+ */
+#define STRESS_THREADS 4
+#define STRESS_OPERATIONS 1000
+#define STRESS_KEYS 12
+
+struct stress_fill {
+	unsigned key;
+	uint64_t version;
+};
+
+static size_t stress_length(unsigned key, uint64_t version)
+{
+	return (key * 977u + (unsigned)version * 1531u) % (2 * BLOCK + 300);
+}
+
+static char stress_byte(unsigned key, uint64_t version, size_t i)
+{
+	return (char)(key * 31u + version * 7u + i);
+}
+
+static int stress_fill_from(void *arg, struct crash_call *call, int fd)
+{
+	const struct stress_fill *fill = arg;
+	size_t length = stress_length(fill->key, fill->version);
+	char *bytes = malloc(length + 1);
+	for (size_t i = 0; i < length; i++)
+		bytes[i] = stress_byte(fill->key, fill->version, i);
+	/* One fill in nine fails, as a server would. */
+	int result = 0;
+	if ((fill->key + fill->version) % 9 == 4)
+		result = crash_error_set(&call->error, -EIO, "stress: failed");
+	else if (write(fd, bytes, length) != (ssize_t)length)
+		result = crash_error_set(&call->error, -EIO, "stress: short");
+	free(bytes);
+	return result;
+}
+
+struct stress_thread {
+	pthread_t thread;
+	struct read_cache *cache;
+	unsigned seed;
+	int wrong;
+	int failed_unexpectedly;
+};
+
+static void *stress_run(void *arg)
+{
+	struct stress_thread *self = arg;
+	char key[32];
+	for (int i = 0; i < STRESS_OPERATIONS; i++) {
+		struct stress_fill fill = {
+			.key = (unsigned)rand_r(&self->seed) % STRESS_KEYS,
+			.version = (uint64_t)rand_r(&self->seed) % 3,
+		};
+		snprintf(key, sizeof key, "stress %u", fill.key);
+		if (rand_r(&self->seed) % 16 == 0) {
+			read_cache_drop(self->cache, key);
+			continue;
+		}
+		struct crash_call call;
+		crash_call_init(&call);
+		int fd = -1;
+		off_t size = 0;
+		int result = read_cache_open(self->cache, &call, key,
+					     fill.version, stress_fill_from,
+					     &fill, &fd, &size);
+		bool should_fail = (fill.key + fill.version) % 9 == 4;
+		if (result < 0) {
+			if (!should_fail || result != -EIO)
+				self->failed_unexpectedly++;
+			continue;
+		}
+		size_t length = stress_length(fill.key, fill.version);
+		char *bytes = malloc(length + 1);
+		bool same = !should_fail && (size_t)size == length &&
+			    pread(fd, bytes, length + 1, 0) == (ssize_t)length;
+		for (size_t j = 0; same && j < length; j++)
+			same = bytes[j] == stress_byte(fill.key, fill.version,
+						       j);
+		if (!same)
+			self->wrong++;
+		free(bytes);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void test_stress(void)
+{
+	char *root = make_dir("stress");
+	struct read_cache *cache = new_cache(root, 6 * BLOCK);
+	REQUIRE(cache);
+	struct stress_thread threads[STRESS_THREADS];
+	for (int i = 0; i < STRESS_THREADS; i++) {
+		threads[i] = (struct stress_thread){ .cache = cache,
+						     .seed = 17u + (unsigned)i };
+		pthread_create(&threads[i].thread, NULL, stress_run,
+			       &threads[i]);
+	}
+	for (int i = 0; i < STRESS_THREADS; i++) {
+		pthread_join(threads[i].thread, NULL);
+		CHECK_INT(threads[i].wrong, 0);
+		CHECK_INT(threads[i].failed_unexpectedly, 0);
+	}
+	CHECK(stat_of(cache, "bytes") <= 6 * BLOCK);
+	CHECK(stat_of(cache, "files") <= 6);
+	CHECK_INT(count_cache_files(root), stat_of(cache, "files"));
+	CHECK(stat_of(cache, "evictions") > 0);
+	CHECK(stat_of(cache, "hits") > 0);
+	CHECK(stat_of(cache, "fills_failed") > 0);
+	finish(cache, root);
+}
+
 int main(void)
 {
 	crash_log_set_level(CRASH_LOG_WARNING);
@@ -932,5 +1050,6 @@ int main(void)
 	test_sweep_and_free();
 	test_new_fails_on_a_file();
 	test_describe_keys();
+	test_stress();
 	return unit_test_exit("test_read_cache");
 }
