@@ -367,9 +367,17 @@ static int mount_and_serve(struct fuse *fuse, struct crashfs *fs,
 			   const struct fuse_cmdline_opts *cmdline,
 			   const struct mount_options *options)
 {
+	/* Before the mount: a SIGTERM right after it must unmount, not kill
+	 * the daemon and leave a dead mount behind. */
+	struct fuse_session *session = fuse_get_session(fuse);
+	if (set_signal_handlers(session) != 0) {
+		fprintf(stderr, "crashfs: cannot set signal handlers\n");
+		return 1;
+	}
 	if (fuse_mount(fuse, cmdline->mountpoint) != 0) {
 		fprintf(stderr, "crashfs: cannot mount on %s\n",
 			cmdline->mountpoint);
+		fuse_remove_signal_handlers(session);
 		return 1;
 	}
 	crash_log(CRASH_LOG_INFO, "crashfs %s: %s on %s%s", CRASHFS_VERSION,
@@ -382,12 +390,6 @@ static int mount_and_serve(struct fuse *fuse, struct crashfs *fs,
 	if (!cmdline->foreground) {
 		crash_log_use_syslog("crashfs");
 		fuse_set_log_func(log_from_libfuse);
-	}
-	struct fuse_session *session = fuse_get_session(fuse);
-	if (set_signal_handlers(session) != 0) {
-		crash_log(CRASH_LOG_ERROR, "cannot set signal handlers");
-		fuse_unmount(fuse);
-		return 1;
 	}
 	if (invalidator_start(fuse, &fs->invalidator) < 0)
 		crash_log(CRASH_LOG_WARNING,
