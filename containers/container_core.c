@@ -320,11 +320,11 @@ int container_first_found(struct crash_store *container,
 
 int container_new_crashes(struct crash_store *container,
 			  struct crash_store *const *members, size_t count,
-			  struct crash_call *call, crash_name_emit_fn emit,
+			  struct crash_call *call, crash_queue_emit_fn emit,
 			  void *ctx)
 {
 	struct store_operation operation = { .kind = STORE_OP_NEW_CRASHES,
-					     .emit_name = emit,
+					     .emit_queue = emit,
 					     .emit_ctx = ctx };
 	size_t queues = 0;
 
@@ -343,6 +343,20 @@ int container_new_crashes(struct crash_store *container,
 				       container->node_path,
 				       container->ops->type_name);
 	return 0;
+}
+
+int container_ack_crash(struct crash_store *container,
+			struct crash_store *const *members, size_t count,
+			struct crash_call *call,
+			const struct crash_queue_entry *entry)
+{
+	for (size_t i = 0; i < count; i++)
+		if (crash_store_contains(members[i], entry->token.issuer))
+			return crash_store_ack_crash(members[i], call, entry);
+	return crash_error_set(&call->error, -ENOENT,
+			       "%s: crash %s: not an entry of this %s's queue",
+			       container->node_path, entry->crash_id,
+			       container->ops->type_name);
 }
 
 /* -- the raw crash document --------------------------------------------- */

@@ -133,8 +133,15 @@ int container_first_found(struct crash_store *container,
  * member is a queue. */
 int container_new_crashes(struct crash_store *container,
 			  struct crash_store *const *members, size_t count,
-			  struct crash_call *call, crash_name_emit_fn emit,
+			  struct crash_call *call, crash_queue_emit_fn emit,
 			  void *ctx);
+
+/* Acknowledges an entry with the member whose tree issued its token;
+ * -ENOENT if none did (not an entry of this container's queue). */
+int container_ack_crash(struct crash_store *container,
+			struct crash_store *const *members, size_t count,
+			struct crash_call *call,
+			const struct crash_queue_entry *entry);
 
 /* -- the raw crash being saved ------------------------------------------ */
 

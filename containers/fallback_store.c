@@ -463,42 +463,27 @@ static int new_crashes(struct crash_store *store, struct crash_call *call,
 	return 0;
 }
 
-/* A crash is acknowledged where it was found: the secondary, else the
- * primary. */
+/* An entry is acknowledged where it was found: the member whose tree
+ * issued its token. */
 static int ack_crash(struct crash_store *store, struct crash_call *call,
 		     const struct store_operation *operation)
 {
 	struct fallback_store *self = fallback_from(store);
 	struct crash_store *primary = self->members[PRIMARY];
-	struct crash_store *secondary = self->members[SECONDARY];
-	bool secondary_queue = store_operation_available(secondary,
-							  operation->kind);
-	int result = -ENOENT;
+	const struct crash_queue_entry *entry = operation->queue_entry;
 
-	if (secondary_queue) {
-		result = store_operation_run(secondary, call, operation);
-		if (result != -ENOENT)
-			return result;
-	}
-	if (!store_operation_available(primary, operation->kind))
-		return secondary_queue ? result : no_queue(store, call);
+	if (!crash_store_contains(primary, entry->token.issuer))
+		return container_ack_crash(store, &self->members[SECONDARY], 1,
+					   call, entry);
 	enum circuit_route route = circuit_breaker_route(&self->breakers[READS]);
 	if (route == CIRCUIT_SKIP) {
 		struct crash_error skipped;
 		skipped_error(self, READS, &skipped);
 		return crash_error_set(&call->error, -EIO,
-				       "%s: ack_crash %s: not queued in %s, "
-				       "and %s",
-				       store->node_path, operation->crash_id,
-				       secondary->node_path, skipped.message);
+				       "%s: ack_crash %s: %s", store->node_path,
+				       entry->crash_id, skipped.message);
 	}
-	result = ask_primary(self, READS, route, call, operation);
-	if (result == -ENOENT)
-		return crash_error_set(&call->error, -ENOENT,
-				       "%s: ack_crash %s: not in any of its "
-				       "stores",
-				       store->node_path, operation->crash_id);
-	return result;
+	return ask_primary(self, READS, route, call, operation);
 }
 
 /* -- removes and mtimes ------------------------------------------------- */
@@ -628,9 +613,11 @@ static int fallback_dispatch(struct crash_store *store,
 	case STORE_OP_STAT_RADIX_DIR:
 		return primary_first(store, call, operation);
 	case STORE_OP_LIST_PARTS:
-	case STORE_OP_LIST_DAYS:
-	case STORE_OP_LIST_RADIX:
+	case STORE_OP_OPEN_DAYS:
+	case STORE_OP_OPEN_RADIX:
 		return listing(store, call, operation);
+	case STORE_OP_LIST_CRASHES:
+		break; /* not a slot of containers */
 	case STORE_OP_NEW_CRASHES:
 		return new_crashes(store, call, operation);
 	case STORE_OP_ACK_CRASH:

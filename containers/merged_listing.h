@@ -3,20 +3,23 @@
  * duplicates: what a fallback or primary/deferred mount shows is the union
  * of its stores.
  *
- * Members are listed in the order given; an entry is emitted the first
- * time it is seen, so the earlier member's entry wins (for parts, its size
- * and mtime).  A member without the listing slot, or answering -ENOENT, is
- * skipped; any other failure ends the listing with that error (the
- * entries emitted before stay emitted) -- unless the listing is run
- * partial (merged_listing_run_partial), for a container that would rather
- * show what its reachable members hold.  The result is -ENOENT only if no
+ * Days and radix directories (open_days, open_radix) are merged listings
+ * (storage/crash_listing.h): every member's listing is opened at once,
+ * then they are handed out one after the other; an entry of a later
+ * member is skipped if an earlier member has it (one point lookup each:
+ * stat_radix_dir for a day or radix directory, stat_crash for a crash), so
+ * nothing is remembered and memory does not grow with the directory.
+ * The parts of one crash (list_parts, a handful) are merged with the names
+ * seen kept for the one call; the earlier member's entry wins (its size
+ * and mtime).
+ *
+ * A member without the listing slot, or answering -ENOENT, is skipped; any
+ * other failure fails the listing -- unless the listing is run partial
+ * (merged_listing_run_partial), for a container that would rather show
+ * what its reachable members hold.  The result is -ENOENT only if no
  * member had the directory or crash.
  *
- * Memory: the names seen so far are kept for the duration of one call,
- * which is bounded by the size of one directory of the view (days, one
- * radix level, the parts of one crash).
- *
- * Threads: no shared state.
+ * Threads: no shared state; a merged listing belongs to its caller.
  */
 #ifndef CRASHFS_CONTAINERS_MERGED_LISTING_H
 #define CRASHFS_CONTAINERS_MERGED_LISTING_H
@@ -32,16 +35,6 @@
 			  (1u << CRASH_PART_DUMP) | \
 			  (1u << CRASH_PART_PROCESSED))
 
-int merged_list_days(struct crash_store *container,
-		     struct crash_store *const *members, size_t count,
-		     struct crash_call *call, crash_name_emit_fn emit,
-		     void *ctx);
-
-int merged_list_radix(struct crash_store *container,
-		      struct crash_store *const *members, size_t count,
-		      struct crash_call *call, const char *day,
-		      const char *prefix, crash_radix_emit_fn emit, void *ctx);
-
 /* part_masks[i] says which parts member i contributes (NULL: all). */
 int merged_list_parts(struct crash_store *container,
 		      struct crash_store *const *members,
@@ -49,9 +42,9 @@ int merged_list_parts(struct crash_store *container,
 		      struct crash_call *call, const char *crash_id,
 		      crash_part_emit_fn emit, void *ctx);
 
-/* A listing operation (list_parts, list_days, list_radix) as the
- * functions above, for a container's dispatch function; part_masks is
- * used by list_parts only.  -EINVAL for any other operation. */
+/* A listing operation (list_parts, open_days, open_radix) for a
+ * container's dispatch function; part_masks is used by list_parts only.
+ * -EINVAL for any other operation. */
 int merged_listing_run(struct crash_store *container,
 		       struct crash_store *const *members,
 		       const unsigned *part_masks, size_t count,
@@ -64,7 +57,11 @@ int merged_listing_run(struct crash_store *container,
  * listing fails -- but for -ENOENT, -EINTR, running out of memory and the
  * caller stopping it -- is left out: its bit is set in left_out_members,
  * left_out (may be NULL) is told its result and error, and the others are
- * listed.  The result is 0 if some member listed the directory: the
+ * listed.  (For open_days and open_radix this is what happens while the
+ * listing is opened; a member failing later, in the middle of the
+ * listing, is left out too: the listing is then marked partial and
+ * counted on the container, without the callback, which belongs to the
+ * opening call.)  The result is 0 if some member listed the directory: the
  * listing is then partial if left_out_members is not 0, and saying so is
  * the caller's business.  If no member had it and some were left out, the
  * result is their failure (their common code, else -EIO) naming each, not

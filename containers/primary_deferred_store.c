@@ -376,17 +376,21 @@ static int pd_dispatch(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_OPEN_PART:
 		return read_part(store, call, operation);
 	case STORE_OP_LIST_PARTS:
-	case STORE_OP_LIST_DAYS:
-	case STORE_OP_LIST_RADIX:
+	case STORE_OP_OPEN_DAYS:
+	case STORE_OP_OPEN_RADIX:
 		return merged_listing_run(store, self->members,
 					  listing_part_masks(self),
 					  self->member_count, call, operation);
 	case STORE_OP_NEW_CRASHES:
-	case STORE_OP_ACK_CRASH:
 		/* Socorro: the primary only; deferred crashes are not
 		 * processed. */
 		return store_operation_run(self->members[PRIMARY], call,
 					   operation);
+	case STORE_OP_ACK_CRASH:
+		return container_ack_crash(store, &self->members[PRIMARY], 1,
+					   call, operation->queue_entry);
+	case STORE_OP_LIST_CRASHES:
+		break; /* not a slot of containers */
 	case STORE_OP_COUNT:
 		break;
 	}

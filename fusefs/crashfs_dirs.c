@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fusefs/crashfs_internal.h"
+#include "storage/crash_listing.h"
 #include "storage/crash_log.h"
 
 /* --- listing --------------------------------------------------------- */
@@ -67,14 +68,6 @@ static int fill_dir_entry(struct listing *listing, const char *name)
 	return fill_entry(listing, name, &st);
 }
 
-static int emit_day(void *ctx, const char *name)
-{
-	struct listing *listing = ctx;
-	if (!crash_day_is_valid(name))
-		return 0;
-	return fill_dir_entry(listing, name);
-}
-
 static int emit_part(void *ctx, const struct crash_part *part,
 		     const struct crash_part_stat *part_stat)
 {
@@ -107,15 +100,26 @@ static int remember_crash(struct listing *listing, const char *crash_id)
 	return 0;
 }
 
-static int emit_radix(void *ctx, enum crash_listing_kind kind, const char *name)
+/* An entry of the store's listing of a day or radix directory (or of the
+ * root): its name, or in the legacy view its crash's part files (a crash
+ * is in the shared leaf, not a directory of its own). */
+static int fill_listed(void *ctx, const struct crash_listing_entry *entry)
 {
 	struct listing *listing = ctx;
 
-	if (kind == CRASH_LISTING_RADIX_DIR)
-		return fill_dir_entry(listing, name);
-	if (listing->fs->view.mode == VIEW_MODE_RADIX)
-		return fill_dir_entry(listing, name);
-	return remember_crash(listing, name);
+	switch (entry->kind) {
+	case CRASH_LISTING_DAY:
+		if (!crash_day_is_valid(entry->name))
+			return 0;
+		return fill_dir_entry(listing, entry->name);
+	case CRASH_LISTING_RADIX_DIR:
+		return fill_dir_entry(listing, entry->name);
+	case CRASH_LISTING_CRASH:
+		if (listing->fs->view.mode == VIEW_MODE_RADIX)
+			return fill_dir_entry(listing, entry->name);
+		return remember_crash(listing, entry->name);
+	}
+	return 0;
 }
 
 static int collect_extras(struct crashfs *fs, const char *path,
@@ -181,10 +185,14 @@ static int list_store(struct crashfs *fs, const char *path,
 
 	crashfs_call_begin(&call);
 	switch (view->kind) {
-	case VIEW_ROOT:
-		result = crash_store_list_days(fs->store, &call, emit_day,
-					       listing);
+	case VIEW_ROOT: {
+		struct crash_listing *days;
+		result = crash_store_open_days(fs->store, &call, &days);
+		if (result == 0)
+			result = crash_listing_drain(days, &call, fill_listed,
+						     listing);
 		break;
+	}
 	case VIEW_CONTROL_DIR:
 		fill_dir_entry(listing, VIEW_BY_ID_NAME);
 		{
@@ -208,10 +216,13 @@ static int list_store(struct crashfs *fs, const char *path,
 		break;
 	}
 	case VIEW_NAME_BRANCH:
-	case VIEW_RADIX_DIR:
-		result = crash_store_list_radix(fs->store, &call, view->day,
-						view->prefix, emit_radix,
-						listing);
+	case VIEW_RADIX_DIR: {
+		struct crash_listing *radix;
+		result = crash_store_open_radix(fs->store, &call, view->day,
+						view->prefix, &radix);
+		if (result == 0)
+			result = crash_listing_drain(radix, &call, fill_listed,
+						     listing);
 		for (size_t i = 0; result >= 0 && i < listing->crash_count;
 		     i++) {
 			listing->crash_id = listing->crash_ids[i];
@@ -222,6 +233,7 @@ static int list_store(struct crashfs *fs, const char *path,
 				result = 0; /* removed meanwhile */
 		}
 		break;
+	}
 	case VIEW_CRASH_DIR:
 		listing->crash_id = view->crash_id;
 		result = crash_store_list_parts(

@@ -163,11 +163,11 @@ int crashfs_store_dir_exists(struct crashfs *fs, const struct view_path *view,
 	case VIEW_RADIX_DIR:
 		result = crash_store_stat_radix_dir(
 			fs->store, call, view->day,
-			view->kind == VIEW_DAY ? "" : view->prefix);
+			view->kind == VIEW_DAY ? "" : view->prefix, NULL);
 		break;
 	case VIEW_CRASH_DIR:
-		result =
-			crash_store_stat_crash(fs->store, call, view->crash_id);
+		result = crash_store_stat_crash(fs->store, call,
+						view->crash_id, NULL);
 		break;
 	default:
 		return 0;

@@ -10,28 +10,9 @@
 /* Enough components for /<day>/name/9 radix levels/<id>/<file>. */
 #define VIEW_COMPONENTS_MAX (3 + VIEW_RADIX_LEVELS_MAX + 2)
 
-static bool is_lower_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/* The character class of position index of a crash id's radix part:
- * dashes at 8 and 13 (the radix never reaches index 18). */
-static bool radix_char_is_valid(int index, char c)
-{
-	if (index == 8 || index == 13)
-		return c == '-';
-	return is_lower_hex(c);
-}
-
 bool view_radix_component_is_valid(int level, const char *component)
 {
-	if (level < 0 || level >= VIEW_RADIX_LEVELS_MAX)
-		return false;
-	if (strlen(component) != 2)
-		return false;
-	return radix_char_is_valid(2 * level, component[0]) &&
-	       radix_char_is_valid(2 * level + 1, component[1]);
+	return crash_radix_component_is_valid(level, component);
 }
 
 bool view_kind_is_dir(enum view_kind kind)

@@ -135,3 +135,43 @@ int crash_id_format(char out[CRASH_ID_LENGTH + 1], const char *head29,
 		 depth_digit, year % 100, month, day);
 	return crash_id_is_valid(out) ? 0 : -EINVAL;
 }
+
+/* Index 8 of a crash id is its first dash; 13 is the second (the radix
+ * never reaches index 18). */
+static bool id_char_is_valid(int index, char c)
+{
+	if (index == 8 || index == 13)
+		return c == '-';
+	return is_lower_hex(c);
+}
+
+bool crash_radix_component_is_valid(int level, const char *component)
+{
+	if (level < 0 || level >= CRASH_RADIX_LEVELS_MAX || !component)
+		return false;
+	if (strlen(component) != 2)
+		return false;
+	return id_char_is_valid(2 * level, component[0]) &&
+	       id_char_is_valid(2 * level + 1, component[1]);
+}
+
+bool crash_radix_prefix_is_valid(const char *prefix)
+{
+	if (!prefix)
+		return false;
+	size_t length = strlen(prefix);
+	if (length % 2 != 0 || length > 2 * CRASH_RADIX_LEVELS_MAX)
+		return false;
+	for (size_t i = 0; i < length; i += 2) {
+		char component[3] = { prefix[i], prefix[i + 1], '\0' };
+		if (!crash_radix_component_is_valid((int)(i / 2), component))
+			return false;
+	}
+	return true;
+}
+
+int crash_id_depth(const char *crash_id)
+{
+	struct crash_id_info info;
+	return crash_id_parse(crash_id, &info) < 0 ? -1 : info.depth;
+}

@@ -40,6 +40,20 @@ bool crash_day_is_valid(const char *day);
  * trailing slash); returns its length or -ENAMETOOLONG. */
 int crash_id_radix_path(const char *crash_id, char *out, size_t out_size);
 
+/* Radix depths go up to 9 levels of two characters. */
+#define CRASH_RADIX_LEVELS_MAX 9
+
+/* True if component (two characters) may be the radix directory at level
+ * (0-based) of some crash id: two characters of the id's alphabet at that
+ * position (hex digits, the dash at index 8). */
+bool crash_radix_component_is_valid(int level, const char *component);
+/* True if prefix may name a radix directory: an even number (up to
+ * 2 * CRASH_RADIX_LEVELS_MAX) of a crash id's first characters, each
+ * component valid at its level.  "" is the name branch. */
+bool crash_radix_prefix_is_valid(const char *prefix);
+/* The radix depth of a valid id (1..9), -1 for an invalid one. */
+int crash_id_depth(const char *crash_id);
+
 /* Builds a crash id for a date and depth from 29 leading characters (for
  * tests and generators); returns 0 or -EINVAL. */
 int crash_id_format(char out[CRASH_ID_LENGTH + 1], const char *head29,

@@ -18,11 +18,7 @@
 
 #include "storage/crash_store.h"
 
-struct crash_naming {
-	const char *json_suffix;  /* ".json" */
-	const char *dump_suffix;  /* ".dump" */
-	const char *jsonz_suffix; /* ".jsonz" */
-};
+/* struct crash_naming: the suffixes (crash_store.h). */
 
 /* Socorro's defaults. */
 extern const struct crash_naming crash_naming_default;

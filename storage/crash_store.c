@@ -6,9 +6,11 @@
  * name the failing leaf store in the message and count every call.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/crash_listing.h"
 #include "storage/crash_store.h"
 
 void *crash_store_downcast(struct crash_store *store,
@@ -53,6 +55,76 @@ void crash_call_init(struct crash_call *call)
 bool crash_call_interrupted(struct crash_call *call)
 {
 	return call && call->interrupted && call->interrupted(call->interrupted_arg);
+}
+
+void crash_call_set_timeout(struct crash_call *call, double seconds)
+{
+	if (seconds <= 0) {
+		call->deadline = (struct timespec){ 0, 0 };
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double whole = (double)(time_t)seconds;
+	call->deadline.tv_sec = now.tv_sec + (time_t)seconds;
+	call->deadline.tv_nsec = now.tv_nsec + (long)((seconds - whole) * 1e9);
+	if (call->deadline.tv_nsec >= 1000000000L) {
+		call->deadline.tv_sec++;
+		call->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+long crash_call_remaining_ms(const struct crash_call *call)
+{
+	if (!call || (call->deadline.tv_sec == 0 && call->deadline.tv_nsec == 0))
+		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(call->deadline.tv_sec - now.tv_sec) * 1000 +
+		       (call->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (long)ms : 0;
+}
+
+/* How long one poll may wait before the call is looked at again. */
+#define CRASH_CALL_POLL_SLICE_MS 100
+
+int crash_call_wait_fd(struct crash_call *call, int fd, short events,
+		       long timeout_ms)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (crash_call_interrupted(call))
+			return crash_error_set(&call->error, -EINTR,
+					       "interrupted while waiting for "
+					       "the server");
+		long slice = CRASH_CALL_POLL_SLICE_MS;
+		long remaining = crash_call_remaining_ms(call);
+		if (remaining == 0)
+			return crash_error_set_operational(
+				&call->error, -ETIMEDOUT,
+				"the request's time ran out waiting for the "
+				"server");
+		if (remaining > 0 && remaining < slice)
+			slice = remaining;
+		if (timeout_ms >= 0) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long waited = (long)((now.tv_sec - start.tv_sec) * 1000 +
+					     (now.tv_nsec - start.tv_nsec) /
+						     1000000);
+			if (waited >= timeout_ms)
+				return 0;
+			if (timeout_ms - waited < slice)
+				slice = timeout_ms - waited;
+		}
+		struct pollfd poll_fd = { .fd = fd, .events = events };
+		int ready = poll(&poll_fd, 1, (int)slice);
+		if (ready > 0)
+			return 1;
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 static bool is_leaf(struct crash_store *store)
@@ -198,13 +270,26 @@ int crash_store_set_part_mtime(struct crash_store *store,
 							     mtime));
 }
 
-int crash_store_stat_crash(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id)
+/* A stat a caller may leave out (NULL): the slot always gets one. */
+static struct crash_dir_stat *dir_stat_or(struct crash_dir_stat *stat,
+					  struct crash_dir_stat *scratch)
 {
+	if (!stat)
+		stat = scratch;
+	memset(stat, 0, sizeof *stat);
+	return stat;
+}
+
+int crash_store_stat_crash(struct crash_store *store, struct crash_call *call,
+			   const char *crash_id, struct crash_dir_stat *stat)
+{
+	struct crash_dir_stat scratch;
 	if (!store->ops->stat_crash)
 		return missing_slot(store, call, -ENOTSUP, "look crashes up");
+	stat = dir_stat_or(stat, &scratch);
 	enter(store, call);
-	return leave(store, call, store->ops->stat_crash(store, call, crash_id));
+	return leave(store, call,
+		     store->ops->stat_crash(store, call, crash_id, stat));
 }
 
 int crash_store_stat_part(struct crash_store *store, struct crash_call *call,
@@ -244,50 +329,79 @@ int crash_store_list_parts(struct crash_store *store, struct crash_call *call,
 							 emit, ctx));
 }
 
-int crash_store_list_days(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx)
+int crash_store_open_days(struct crash_store *store, struct crash_call *call,
+			  struct crash_listing **out)
 {
-	if (!store->ops->list_days)
+	*out = NULL;
+	if (!store->ops->open_days)
 		return missing_slot(store, call, -ENOTSUP, "list days");
 	enter(store, call);
-	return leave(store, call,
-		     store->ops->list_days(store, call, emit, ctx));
+	return leave(store, call, store->ops->open_days(store, call, out));
 }
 
-int crash_store_list_radix(struct crash_store *store, struct crash_call *call,
-			   const char *day, const char *prefix,
-			   crash_radix_emit_fn emit, void *ctx)
+int crash_store_list_crashes(struct crash_store *store,
+			     struct crash_call *call, const char *day,
+			     const char *prefix, const char *after,
+			     struct crash_id_page *page)
 {
-	if (!store->ops->list_radix)
+	page->count = 0;
+	if (!store->ops->list_crashes)
 		return missing_slot(store, call, -ENOTSUP, "list crashes");
 	enter(store, call);
-	return leave(store, call, store->ops->list_radix(store, call, day,
-							 prefix, emit, ctx));
+	int result = store->ops->list_crashes(store, call, day,
+					      prefix ? prefix : "",
+					      after ? after : "", page);
+	/* "Not here" is an empty page, never -ENOENT (crash_store.h). */
+	if (result == -ENOENT) {
+		page->count = 0;
+		result = 0;
+	}
+	return leave(store, call, result);
 }
 
-static int stop_at_first_entry(void *ctx, enum crash_listing_kind kind,
-			       const char *name)
+int crash_store_open_radix(struct crash_store *store, struct crash_call *call,
+			   const char *day, const char *prefix,
+			   struct crash_listing **out)
 {
-	(void)ctx, (void)kind, (void)name;
-	return 1;
+	*out = NULL;
+	if (!prefix)
+		prefix = "";
+	if (!store->ops->open_radix) {
+		if (!store->ops->list_crashes)
+			return missing_slot(store, call, -ENOTSUP,
+					    "list crashes");
+		/* Counted by the list_crashes calls it makes. */
+		return crash_listing_derive_radix(store, call, day, prefix,
+						  out);
+	}
+	enter(store, call);
+	return leave(store, call,
+		     store->ops->open_radix(store, call, day, prefix, out));
 }
 
 int crash_store_stat_radix_dir(struct crash_store *store,
 			       struct crash_call *call, const char *day,
-			       const char *prefix)
+			       const char *prefix, struct crash_dir_stat *stat)
 {
+	struct crash_dir_stat scratch;
+	stat = dir_stat_or(stat, &scratch);
+	if (!prefix)
+		prefix = "";
 	if (!store->ops->stat_radix_dir) {
-		int result = crash_store_list_radix(store, call, day, prefix,
-						    stop_at_first_entry, NULL);
+		/* Here if it lists something (its mtime unknown). */
+		struct crash_listing *listing = NULL;
+		int result = crash_store_open_radix(store, call, day, prefix,
+						    &listing);
+		crash_listing_close(listing);
 		return result < 0 ? result : 0;
 	}
 	enter(store, call);
 	return leave(store, call, store->ops->stat_radix_dir(store, call, day,
-							     prefix));
+							     prefix, stat));
 }
 
 int crash_store_new_crashes(struct crash_store *store, struct crash_call *call,
-			    crash_name_emit_fn emit, void *ctx)
+			    crash_queue_emit_fn emit, void *ctx)
 {
 	if (!store->ops->new_crashes)
 		return missing_slot(store, call, -ENOTSUP,
@@ -298,19 +412,49 @@ int crash_store_new_crashes(struct crash_store *store, struct crash_call *call,
 }
 
 int crash_store_ack_crash(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id)
+			  const struct crash_queue_entry *entry)
 {
 	if (!store->ops->ack_crash)
 		return missing_slot(store, call, -ENOTSUP,
 				    "acknowledge crashes");
 	enter(store, call);
-	return leave(store, call, store->ops->ack_crash(store, call, crash_id));
+	return leave(store, call, store->ops->ack_crash(store, call, entry));
 }
 
 void crash_store_reconnect(struct crash_store *store)
 {
 	if (store->ops->reconnect)
 		store->ops->reconnect(store);
+}
+
+static const struct crash_store_naming socorro_naming = {
+	.suffixes = { ".json", ".dump", ".jsonz" },
+	.name_branch_base = "name",
+	.main_dump_name = CRASH_MAIN_DUMP_NAME,
+	.view = CRASH_VIEW_RADIX,
+};
+
+void crash_store_naming(struct crash_store *store,
+			struct crash_store_naming *out)
+{
+	*out = socorro_naming;
+	if (store && store->ops->naming && store->ops->naming(store, out))
+		return;
+	*out = socorro_naming;
+}
+
+bool crash_store_contains(struct crash_store *store,
+			  const struct crash_store *issuer)
+{
+	if (!store || !issuer)
+		return false;
+	if (store == issuer)
+		return true;
+	size_t count = crash_store_child_count(store);
+	for (size_t i = 0; i < count; i++)
+		if (crash_store_contains(crash_store_child(store, i), issuer))
+			return true;
+	return false;
 }
 
 size_t crash_store_child_count(struct crash_store *store)

@@ -26,6 +26,24 @@
  * primary is down answers lookups from its secondary alone, so that new
  * crashes can still be created: fallback_store.h says when.)
  *
+ * Listings are pull iterators (struct crash_listing, storage/
+ * crash_listing.h): a caller opens one, takes entries with
+ * crash_listing_next() at its own pace (a readdir answers a few hundred
+ * entries per kernel request), and closes it.  Between two calls of next
+ * an iterator holds no store lock and no pooled connection, so a caller may
+ * call the store (or any other) while it lists, and a day of 200,000
+ * crashes is paged through without being held.  A store needs only one
+ * listing of its own: list_crashes, a day's crash ids with a prefix, in
+ * order, a page at a time (what a database or a key-value store answers
+ * with one indexed query or prefix scan).  The radix directories of the
+ * view are derived from it by the core; open_radix and stat_radix_dir are
+ * optional fast paths of a store that keeps directories (the fs store).
+ *
+ * Versions: a part's stat says its size without fetching its bytes and a
+ * version that changes whenever they do; a crash's and a radix
+ * directory's stat say when something below them last changed, so that a
+ * listing cached since then is still right.
+ *
  * Threads: libfuse calls into stores from many threads at once.  Every
  * store declares its thread model in ops->thread_model; the crash_store_*
  * wrappers serialise calls into a store declared CRASH_STORE_SERIAL with a
@@ -46,6 +64,7 @@
 #include <jansson.h>
 
 #include "storage/crash_error.h"
+#include "storage/crash_id.h"
 
 /* The name Socorro gives the main dump when a store reports dump names. */
 #define CRASH_MAIN_DUMP_NAME "upload_file_minidump"
@@ -68,9 +87,22 @@ struct crash_part {
 };
 
 struct crash_part_stat {
-	off_t size;              /* exact size of the bytes open_part serves */
+	off_t size;              /* exact size of the bytes open_part serves,
+				    known without fetching them */
 	struct timespec mtime;   /* kept as written (utimens is honoured) */
 	mode_t mode;             /* permission bits only, e.g. 0644 */
+	/* Changes whenever the part's bytes change (a store's cell timestamp,
+	 * a file's inode and ctime...), so cached bytes (storage/read_cache)
+	 * are keyed by it.  0: the store cannot tell; size and mtime then
+	 * stand for it. */
+	uint64_t version;
+};
+
+/* A crash's directory or a radix directory: when anything below it last
+ * changed, as far as the store knows (a crash saved or removed, a part
+ * rewritten).  A zero mtime: the store cannot tell. */
+struct crash_dir_stat {
+	struct timespec mtime;
 };
 
 /*
@@ -105,27 +137,78 @@ struct crash_dump {
  * single_attempt, when true, makes retry wrappers below give up after one
  * attempt instead of waiting to retry: the caller has somewhere else to
  * go (a fallback probing a primary it knows to be failing).
+ *
+ * deadline (CLOCK_MONOTONIC; zero: none) is when the caller stops
+ * waiting: a retry wrapper does not sleep past it, and a store that waits
+ * on a socket waits in slices with crash_call_wait_fd(), which gives up
+ * with -ETIMEDOUT (or -EINTR when interrupted), so no request hangs on a
+ * server that stopped answering.
  */
 struct crash_call {
 	struct crash_error error;
 	bool (*interrupted)(void *arg);
 	void *interrupted_arg;
 	bool single_attempt;
+	struct timespec deadline;
 };
 
-/* Listing callbacks return 0 to go on, non-zero to stop (and that value is
- * then returned by the listing operation).  A callback must not call back
- * into the same store (a CRASH_STORE_SERIAL store holds its lock while it
- * lists): collect what you need, then call. */
-enum crash_listing_kind {
-	CRASH_LISTING_RADIX_DIR = 1, /* name: a radix component, e.g. "6c" */
-	CRASH_LISTING_CRASH,         /* name: a crash id */
+struct crash_listing; /* storage/crash_listing.h */
+
+/* A page of list_crashes: crash ids in ascending order. */
+#define CRASH_ID_PAGE_MAX 256
+struct crash_id_page {
+	size_t count;
+	char ids[CRASH_ID_PAGE_MAX][CRASH_ID_LENGTH + 1];
 };
-typedef int (*crash_name_emit_fn)(void *ctx, const char *name);
-typedef int (*crash_radix_emit_fn)(void *ctx, enum crash_listing_kind kind,
-				   const char *name);
+
+/* list_parts' callback returns 0 to go on, non-zero to stop (and that
+ * value is then returned by list_parts).  A crash has few parts: a store
+ * collects them before it calls back, holding no lock or connection then,
+ * so a callback may call the store again. */
 typedef int (*crash_part_emit_fn)(void *ctx, const struct crash_part *part,
 				  const struct crash_part_stat *stat);
+
+/*
+ * The queue of new crashes (Socorro's new_crashes / ack_crash).  A pass
+ * yields the crashes waiting to be processed without taking them: each
+ * entry stays in the queue until it is acknowledged with the token the
+ * pass gave, so a listing of the queue consumes nothing and a consumer
+ * that dies before its ack leaves the crash queued.  The token is the
+ * issuing store's own (an AMQP delivery tag and the channel it belongs
+ * to; a date-branch slot): issuer says which store of the tree yielded
+ * it, so a container passes the ack to the member that did.
+ */
+#define CRASH_QUEUE_WHERE_MAX 95
+struct crash_queue_token {
+	const struct crash_store *issuer;
+	uint64_t value[2];
+	char where[CRASH_QUEUE_WHERE_MAX + 1]; /* a place, e.g. a slot */
+};
+struct crash_queue_entry {
+	char crash_id[CRASH_ID_LENGTH + 1];
+	struct crash_queue_token token;
+};
+typedef int (*crash_queue_emit_fn)(void *ctx,
+				   const struct crash_queue_entry *entry);
+
+/* How a store names what it keeps, for the view (a store whose files a
+ * person may read directly, like the fs store, shows its own naming;
+ * other stores Socorro's defaults). */
+enum crash_view_hint {
+	CRASH_VIEW_RADIX = 0, /* a directory per crash */
+	CRASH_VIEW_LEGACY,    /* the parts in the shared radix leaf */
+};
+struct crash_naming {
+	const char *json_suffix;  /* ".json" */
+	const char *dump_suffix;  /* ".dump" */
+	const char *jsonz_suffix; /* ".jsonz" */
+};
+struct crash_store_naming {
+	struct crash_naming suffixes;
+	const char *name_branch_base; /* "name" */
+	const char *main_dump_name;   /* Socorro's dump_field */
+	enum crash_view_hint view;
+};
 
 enum crash_store_thread_model {
 	CRASH_STORE_PARALLEL = 1, /* any number of calls at once */
@@ -177,9 +260,10 @@ struct crash_store_ops {
 
 	/* -- reads (NULL: the store cannot serve reads, e.g. a queue) ----- */
 
-	/* 0 if any part of the crash is here, -ENOENT if not. */
+	/* 0 if any part of the crash is here, -ENOENT if not; stat (may be
+	 * NULL) says when it last changed. */
 	int (*stat_crash)(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id);
+			  const char *crash_id, struct crash_dir_stat *stat);
 	int (*stat_part)(struct crash_store *store, struct crash_call *call,
 			 const char *crash_id, const struct crash_part *part,
 			 struct crash_part_stat *stat);
@@ -193,34 +277,52 @@ struct crash_store_ops {
 	int (*list_parts)(struct crash_store *store, struct crash_call *call,
 			  const char *crash_id, crash_part_emit_fn emit,
 			  void *ctx);
-	/* Emits the days (YYYYMMDD) holding crashes, in no particular order. */
-	int (*list_days)(struct crash_store *store, struct crash_call *call,
-			 crash_name_emit_fn emit, void *ctx);
-	/* Emits the children of the radix directory day/name/<prefix>, where
-	 * prefix is the concatenation of the radix components above it ("" for
-	 * the name directory itself, "936c" for name/93/6c): radix
-	 * subdirectories, and crashes whose radix path ends here.
-	 * -ENOENT if there is no such directory in this store. */
-	int (*list_radix)(struct crash_store *store, struct crash_call *call,
+	/* Opens a listing of the days (YYYYMMDD) holding crashes, in no
+	 * particular order (entries CRASH_LISTING_DAY). */
+	int (*open_days)(struct crash_store *store, struct crash_call *call,
+			 struct crash_listing **out);
+	/* Fills page with the ids of day's crashes that start with prefix
+	 * (any length, "" for all) and sort after `after` ("" or NULL: from
+	 * the first), in ascending order, at most CRASH_ID_PAGE_MAX of them;
+	 * page->count 0 means there are no more.  -ENOENT is never an answer:
+	 * an empty page is.  The store's own listing; everything else is
+	 * derived from it unless the store has the fast paths below. */
+	int (*list_crashes)(struct crash_store *store, struct crash_call *call,
+			    const char *day, const char *prefix,
+			    const char *after, struct crash_id_page *page);
+	/* Fast path: opens a listing of the radix directory day/name/<prefix>,
+	 * where prefix is the concatenation of the radix components above it
+	 * ("" for the name directory itself, "936c" for name/93/6c): radix
+	 * subdirectories (CRASH_LISTING_RADIX_DIR) and crashes whose radix
+	 * path ends here (CRASH_LISTING_CRASH), each once, in no particular
+	 * order.  -ENOENT if there is no such directory in this store.  NULL:
+	 * the wrapper derives it from list_crashes. */
+	int (*open_radix)(struct crash_store *store, struct crash_call *call,
 			  const char *day, const char *prefix,
-			  crash_radix_emit_fn emit, void *ctx);
-	/* 0 if the radix directory day/name/<prefix> (as for list_radix) is
-	 * here, -ENOENT if not, without listing it: a path lookup costs the
-	 * same in a day of 1,000 crashes as in one of 200,000.  NULL: the
-	 * wrapper asks list_radix for a first entry instead. */
+			  struct crash_listing **out);
+	/* Fast path: 0 if the radix directory day/name/<prefix> (as for
+	 * open_radix) is here, -ENOENT if not, without listing it: a path
+	 * lookup costs the same in a day of 1,000 crashes as in one of
+	 * 200,000; stat (may be NULL) says when it last changed.  NULL: the
+	 * wrapper asks list_crashes (or open_radix) for a first entry. */
 	int (*stat_radix_dir)(struct crash_store *store,
 			      struct crash_call *call, const char *day,
-			      const char *prefix);
+			      const char *prefix, struct crash_dir_stat *stat);
 
 	/* -- queue (NULL: not a queue) ------------------------------------ */
 
-	/* One pass over the store's new crashes (Socorro new_crashes).  A crash
-	 * is consumed only when emit returns 0 for it; a non-zero return stops
-	 * the pass and leaves that crash queued. */
+	/* One pass over the store's new crashes (Socorro new_crashes, see
+	 * struct crash_queue_token): each is yielded once per pass, oldest
+	 * first where the store can tell, and stays queued; a non-zero return
+	 * of emit stops the pass (and is returned).  emit may call the store
+	 * (ack_crash among others). */
 	int (*new_crashes)(struct crash_store *store, struct crash_call *call,
-			   crash_name_emit_fn emit, void *ctx);
+			   crash_queue_emit_fn emit, void *ctx);
+	/* Takes an entry a pass yielded out of the queue, as Socorro's
+	 * consumer did after processing it.  -ENOENT if it is no longer
+	 * queued (acknowledged already). */
 	int (*ack_crash)(struct crash_store *store, struct crash_call *call,
-			 const char *crash_id);
+			 const struct crash_queue_entry *entry);
 
 	/* -- connections and introspection ------------------------------- */
 
@@ -233,6 +335,11 @@ struct crash_store_ops {
 	struct crash_store *(*child)(struct crash_store *store, size_t index);
 	/* Adds store-specific fields to its stats object.  May be NULL. */
 	void (*describe)(struct crash_store *store, json_t *stats);
+	/* How the store names parts (struct crash_store_naming); returns
+	 * false to say "Socorro's defaults" (a container asks its members).
+	 * May be NULL: the defaults. */
+	bool (*naming)(struct crash_store *store,
+		       struct crash_store_naming *out);
 };
 
 /* Atomic counters of one store node, reported by .crashfs/stats. */
@@ -307,7 +414,7 @@ int crash_store_set_part_mtime(struct crash_store *store,
 			       const struct crash_part *part,
 			       const struct timespec *mtime);
 int crash_store_stat_crash(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id);
+			   const char *crash_id, struct crash_dir_stat *stat);
 int crash_store_stat_part(struct crash_store *store, struct crash_call *call,
 			  const char *crash_id, const struct crash_part *part,
 			  struct crash_part_stat *stat);
@@ -317,19 +424,34 @@ int crash_store_open_part(struct crash_store *store, struct crash_call *call,
 int crash_store_list_parts(struct crash_store *store, struct crash_call *call,
 			   const char *crash_id, crash_part_emit_fn emit,
 			   void *ctx);
-int crash_store_list_days(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx);
-int crash_store_list_radix(struct crash_store *store, struct crash_call *call,
+int crash_store_open_days(struct crash_store *store, struct crash_call *call,
+			  struct crash_listing **out);
+int crash_store_list_crashes(struct crash_store *store,
+			     struct crash_call *call, const char *day,
+			     const char *prefix, const char *after,
+			     struct crash_id_page *page);
+/* The store's open_radix, else a listing derived from its list_crashes
+ * (storage/crash_listing.h); -ENOTSUP if it has neither. */
+int crash_store_open_radix(struct crash_store *store, struct crash_call *call,
 			   const char *day, const char *prefix,
-			   crash_radix_emit_fn emit, void *ctx);
+			   struct crash_listing **out);
+/* The store's stat_radix_dir, else the first page of list_crashes (or
+ * first entry of open_radix) under the prefix. */
 int crash_store_stat_radix_dir(struct crash_store *store,
 			       struct crash_call *call, const char *day,
-			       const char *prefix);
+			       const char *prefix, struct crash_dir_stat *stat);
 int crash_store_new_crashes(struct crash_store *store, struct crash_call *call,
-			    crash_name_emit_fn emit, void *ctx);
+			    crash_queue_emit_fn emit, void *ctx);
 int crash_store_ack_crash(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id);
+			  const struct crash_queue_entry *entry);
 void crash_store_reconnect(struct crash_store *store);
+/* The naming of the tree (see the naming slot): Socorro's defaults unless
+ * a store says otherwise. */
+void crash_store_naming(struct crash_store *store,
+			struct crash_store_naming *out);
+/* True if store is issuer or a store below it. */
+bool crash_store_contains(struct crash_store *store,
+			  const struct crash_store *issuer);
 
 /* True if the store can serve the operation (its slot is not NULL). */
 #define crash_store_can(store, slot) ((store)->ops->slot != NULL)
@@ -341,9 +463,20 @@ struct crash_store *crash_store_child(struct crash_store *store, size_t index);
 /* Stats of the whole tree under store: {"<node_path>": {...}, ...}. */
 json_t *crash_store_stats(struct crash_store *store);
 
-/* Initialises a call with no interruption check. */
+/* Initialises a call with no interruption check and no deadline. */
 void crash_call_init(struct crash_call *call);
 /* True when the caller asked to give up (polls call->interrupted). */
 bool crash_call_interrupted(struct crash_call *call);
+/* Sets the deadline seconds from now (0 or less: none). */
+void crash_call_set_timeout(struct crash_call *call, double seconds);
+/* Milliseconds left before the deadline: -1 if there is none, 0 if it has
+ * passed. */
+long crash_call_remaining_ms(const struct crash_call *call);
+/* Waits until fd is ready for events (POLLIN, POLLOUT) or timeout_ms
+ * (-1: no limit of its own) pass, in slices that poll the call: 1 if
+ * ready, 0 on timeout_ms, -EINTR if interrupted and -ETIMEDOUT at the
+ * deadline (call->error set for both), or another negative errno. */
+int crash_call_wait_fd(struct crash_call *call, int fd, short events,
+		       long timeout_ms);
 
 #endif

@@ -20,8 +20,9 @@ static const char *const operation_names[STORE_OP_COUNT] = {
 	[STORE_OP_STAT_PART] = "stat_part",
 	[STORE_OP_OPEN_PART] = "open_part",
 	[STORE_OP_LIST_PARTS] = "list_parts",
-	[STORE_OP_LIST_DAYS] = "list_days",
-	[STORE_OP_LIST_RADIX] = "list_radix",
+	[STORE_OP_OPEN_DAYS] = "open_days",
+	[STORE_OP_LIST_CRASHES] = "list_crashes",
+	[STORE_OP_OPEN_RADIX] = "open_radix",
 	[STORE_OP_STAT_RADIX_DIR] = "stat_radix_dir",
 	[STORE_OP_NEW_CRASHES] = "new_crashes",
 	[STORE_OP_ACK_CRASH] = "ack_crash",
@@ -47,8 +48,8 @@ int store_operation_parse(const char *name, enum store_operation_kind *out)
 
 bool store_operation_emits(enum store_operation_kind kind)
 {
-	return kind == STORE_OP_LIST_PARTS || kind == STORE_OP_LIST_DAYS ||
-	       kind == STORE_OP_LIST_RADIX || kind == STORE_OP_NEW_CRASHES;
+	return kind == STORE_OP_LIST_PARTS || kind == STORE_OP_OPEN_DAYS ||
+	       kind == STORE_OP_OPEN_RADIX || kind == STORE_OP_NEW_CRASHES;
 }
 
 bool store_operation_writes(enum store_operation_kind kind)
@@ -83,13 +84,16 @@ bool store_operation_available(const struct crash_store *store,
 		return ops->open_part != NULL;
 	case STORE_OP_LIST_PARTS:
 		return ops->list_parts != NULL;
-	case STORE_OP_LIST_DAYS:
-		return ops->list_days != NULL;
-	case STORE_OP_LIST_RADIX:
-		return ops->list_radix != NULL;
+	case STORE_OP_OPEN_DAYS:
+		return ops->open_days != NULL;
+	case STORE_OP_LIST_CRASHES:
+		return ops->list_crashes != NULL;
+	case STORE_OP_OPEN_RADIX:
 	case STORE_OP_STAT_RADIX_DIR:
-		/* the wrapper falls back on list_radix */
-		return ops->stat_radix_dir != NULL || ops->list_radix != NULL;
+		/* the wrappers derive them from list_crashes */
+		return ops->open_radix != NULL || ops->list_crashes != NULL ||
+		       (kind == STORE_OP_STAT_RADIX_DIR &&
+			ops->stat_radix_dir != NULL);
 	case STORE_OP_NEW_CRASHES:
 		return ops->new_crashes != NULL;
 	case STORE_OP_ACK_CRASH:
@@ -125,7 +129,8 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 		return crash_store_set_part_mtime(store, call, op->crash_id,
 						  op->part, op->mtime);
 	case STORE_OP_STAT_CRASH:
-		return crash_store_stat_crash(store, call, op->crash_id);
+		return crash_store_stat_crash(store, call, op->crash_id,
+					      op->dir_stat);
 	case STORE_OP_STAT_PART:
 		return crash_store_stat_part(store, call, op->crash_id,
 					     op->part, op->stat);
@@ -135,20 +140,23 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_LIST_PARTS:
 		return crash_store_list_parts(store, call, op->crash_id,
 					      op->emit_part, op->emit_ctx);
-	case STORE_OP_LIST_DAYS:
-		return crash_store_list_days(store, call, op->emit_name,
-					     op->emit_ctx);
-	case STORE_OP_LIST_RADIX:
-		return crash_store_list_radix(store, call, op->day, op->prefix,
-					      op->emit_radix, op->emit_ctx);
+	case STORE_OP_OPEN_DAYS:
+		return crash_store_open_days(store, call, op->listing_out);
+	case STORE_OP_LIST_CRASHES:
+		return crash_store_list_crashes(store, call, op->day,
+						op->prefix, op->after,
+						op->page);
+	case STORE_OP_OPEN_RADIX:
+		return crash_store_open_radix(store, call, op->day, op->prefix,
+					      op->listing_out);
 	case STORE_OP_STAT_RADIX_DIR:
 		return crash_store_stat_radix_dir(store, call, op->day,
-						  op->prefix);
+						  op->prefix, op->dir_stat);
 	case STORE_OP_NEW_CRASHES:
-		return crash_store_new_crashes(store, call, op->emit_name,
+		return crash_store_new_crashes(store, call, op->emit_queue,
 					       op->emit_ctx);
 	case STORE_OP_ACK_CRASH:
-		return crash_store_ack_crash(store, call, op->crash_id);
+		return crash_store_ack_crash(store, call, op->queue_entry);
 	case STORE_OP_COUNT:
 		break;
 	}
@@ -168,13 +176,18 @@ void store_operation_describe(const struct store_operation *op, char *out,
 	const char *name = store_operation_name(op->kind);
 	switch (op->kind) {
 	case STORE_OP_REMOVE_RADIX_DIR:
-	case STORE_OP_LIST_RADIX:
+	case STORE_OP_OPEN_RADIX:
 	case STORE_OP_STAT_RADIX_DIR:
+	case STORE_OP_LIST_CRASHES:
 		snprintf(out, out_size, "%s %s/%s", name, op->day, op->prefix);
 		return;
-	case STORE_OP_LIST_DAYS:
+	case STORE_OP_OPEN_DAYS:
 	case STORE_OP_NEW_CRASHES:
 		snprintf(out, out_size, "%s", name);
+		return;
+	case STORE_OP_ACK_CRASH:
+		snprintf(out, out_size, "%s %s", name,
+			 op->queue_entry ? op->queue_entry->crash_id : "");
 		return;
 	default:
 		snprintf(out, out_size, "%s %s", name,
@@ -204,8 +217,9 @@ void forwarding_store_ops_init(struct crash_store_ops *ops,
 	KEEP_IF_CHILD_HAS(stat_part);
 	KEEP_IF_CHILD_HAS(open_part);
 	KEEP_IF_CHILD_HAS(list_parts);
-	KEEP_IF_CHILD_HAS(list_days);
-	KEEP_IF_CHILD_HAS(list_radix);
+	KEEP_IF_CHILD_HAS(open_days);
+	KEEP_IF_CHILD_HAS(list_crashes);
+	KEEP_IF_CHILD_HAS(open_radix);
 	KEEP_IF_CHILD_HAS(stat_radix_dir);
 	KEEP_IF_CHILD_HAS(new_crashes);
 	KEEP_IF_CHILD_HAS(ack_crash);
@@ -307,10 +321,11 @@ int dispatching_set_part_mtime(struct crash_store *store,
 }
 
 int dispatching_stat_crash(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id)
+			   const char *crash_id, struct crash_dir_stat *stat)
 {
 	struct store_operation op = { .kind = STORE_OP_STAT_CRASH,
-				      .crash_id = crash_id };
+				      .crash_id = crash_id,
+				      .dir_stat = stat };
 	return dispatch_operation(store, call, &op);
 }
 
@@ -348,51 +363,64 @@ int dispatching_list_parts(struct crash_store *store, struct crash_call *call,
 	return dispatch_operation(store, call, &op);
 }
 
-int dispatching_list_days(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx)
+int dispatching_open_days(struct crash_store *store, struct crash_call *call,
+			  struct crash_listing **out)
 {
-	struct store_operation op = { .kind = STORE_OP_LIST_DAYS,
-				      .emit_name = emit,
-				      .emit_ctx = ctx };
+	struct store_operation op = { .kind = STORE_OP_OPEN_DAYS,
+				      .listing_out = out };
 	return dispatch_operation(store, call, &op);
 }
 
-int dispatching_list_radix(struct crash_store *store, struct crash_call *call,
-			   const char *day, const char *prefix,
-			   crash_radix_emit_fn emit, void *ctx)
+int dispatching_list_crashes(struct crash_store *store,
+			     struct crash_call *call, const char *day,
+			     const char *prefix, const char *after,
+			     struct crash_id_page *page)
 {
-	struct store_operation op = { .kind = STORE_OP_LIST_RADIX,
+	struct store_operation op = { .kind = STORE_OP_LIST_CRASHES,
 				      .day = day,
 				      .prefix = prefix,
-				      .emit_radix = emit,
-				      .emit_ctx = ctx };
+				      .after = after,
+				      .page = page };
+	return dispatch_operation(store, call, &op);
+}
+
+int dispatching_open_radix(struct crash_store *store, struct crash_call *call,
+			   const char *day, const char *prefix,
+			   struct crash_listing **out)
+{
+	struct store_operation op = { .kind = STORE_OP_OPEN_RADIX,
+				      .day = day,
+				      .prefix = prefix,
+				      .listing_out = out };
 	return dispatch_operation(store, call, &op);
 }
 
 int dispatching_stat_radix_dir(struct crash_store *store,
 			       struct crash_call *call, const char *day,
-			       const char *prefix)
+			       const char *prefix, struct crash_dir_stat *stat)
 {
 	struct store_operation op = { .kind = STORE_OP_STAT_RADIX_DIR,
 				      .day = day,
-				      .prefix = prefix };
+				      .prefix = prefix,
+				      .dir_stat = stat };
 	return dispatch_operation(store, call, &op);
 }
 
 int dispatching_new_crashes(struct crash_store *store, struct crash_call *call,
-			    crash_name_emit_fn emit, void *ctx)
+			    crash_queue_emit_fn emit, void *ctx)
 {
 	struct store_operation op = { .kind = STORE_OP_NEW_CRASHES,
-				      .emit_name = emit,
+				      .emit_queue = emit,
 				      .emit_ctx = ctx };
 	return dispatch_operation(store, call, &op);
 }
 
 int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id)
+			  const struct crash_queue_entry *entry)
 {
 	struct store_operation op = { .kind = STORE_OP_ACK_CRASH,
-				      .crash_id = crash_id };
+				      .crash_id = entry ? entry->crash_id : NULL,
+				      .queue_entry = entry };
 	return dispatch_operation(store, call, &op);
 }
 
@@ -432,4 +460,13 @@ size_t forwarding_child_count(struct crash_store *store)
 struct crash_store *forwarding_child(struct crash_store *store, size_t index)
 {
 	return index == 0 ? ((struct forwarding_store *)store)->child : NULL;
+}
+
+bool forwarding_naming(struct crash_store *store,
+		       struct crash_store_naming *out)
+{
+	struct crash_store *child = ((struct forwarding_store *)store)->child;
+	if (!child->ops->naming)
+		return false;
+	return child->ops->naming(child, out);
 }

@@ -56,8 +56,9 @@ enum store_operation_kind {
 	STORE_OP_STAT_PART,
 	STORE_OP_OPEN_PART,
 	STORE_OP_LIST_PARTS,
-	STORE_OP_LIST_DAYS,
-	STORE_OP_LIST_RADIX,
+	STORE_OP_OPEN_DAYS,
+	STORE_OP_LIST_CRASHES,
+	STORE_OP_OPEN_RADIX,
 	STORE_OP_STAT_RADIX_DIR,
 	STORE_OP_NEW_CRASHES,
 	STORE_OP_ACK_CRASH,
@@ -75,11 +76,15 @@ struct store_operation {
 	const struct timespec *mtime;
 	const char *day;
 	const char *prefix;
+	const char *after;                /* list_crashes */
+	struct crash_id_page *page;       /* list_crashes */
+	struct crash_listing **listing_out; /* open_days, open_radix */
 	struct crash_part_stat *stat;
+	struct crash_dir_stat *dir_stat;  /* stat_crash, stat_radix_dir */
 	int *fd_out;
-	crash_name_emit_fn emit_name;     /* list_days, new_crashes */
-	crash_radix_emit_fn emit_radix;   /* list_radix */
 	crash_part_emit_fn emit_part;     /* list_parts */
+	crash_queue_emit_fn emit_queue;   /* new_crashes */
+	const struct crash_queue_entry *queue_entry; /* ack_crash */
 	void *emit_ctx;
 };
 
@@ -87,7 +92,8 @@ struct store_operation {
 const char *store_operation_name(enum store_operation_kind kind);
 /* Returns 0 and *out, or -EINVAL for an unknown name. */
 int store_operation_parse(const char *name, enum store_operation_kind *out);
-/* True for the operations that emit entries to a callback. */
+/* True for the operations that emit entries to a callback or hand out a
+ * listing (retrying one is safe only before the caller saw an entry). */
 bool store_operation_emits(enum store_operation_kind kind);
 /* True for the operations that change the store. */
 bool store_operation_writes(enum store_operation_kind kind);
@@ -153,7 +159,7 @@ int dispatching_set_part_mtime(struct crash_store *store,
 			       const struct crash_part *part,
 			       const struct timespec *mtime);
 int dispatching_stat_crash(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id);
+			   const char *crash_id, struct crash_dir_stat *stat);
 int dispatching_stat_part(struct crash_store *store, struct crash_call *call,
 			  const char *crash_id, const struct crash_part *part,
 			  struct crash_part_stat *stat);
@@ -163,18 +169,22 @@ int dispatching_open_part(struct crash_store *store, struct crash_call *call,
 int dispatching_list_parts(struct crash_store *store, struct crash_call *call,
 			   const char *crash_id, crash_part_emit_fn emit,
 			   void *ctx);
-int dispatching_list_days(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx);
-int dispatching_list_radix(struct crash_store *store, struct crash_call *call,
+int dispatching_open_days(struct crash_store *store, struct crash_call *call,
+			  struct crash_listing **out);
+int dispatching_list_crashes(struct crash_store *store,
+			     struct crash_call *call, const char *day,
+			     const char *prefix, const char *after,
+			     struct crash_id_page *page);
+int dispatching_open_radix(struct crash_store *store, struct crash_call *call,
 			   const char *day, const char *prefix,
-			   crash_radix_emit_fn emit, void *ctx);
+			   struct crash_listing **out);
 int dispatching_stat_radix_dir(struct crash_store *store,
 			       struct crash_call *call, const char *day,
-			       const char *prefix);
+			       const char *prefix, struct crash_dir_stat *stat);
 int dispatching_new_crashes(struct crash_store *store, struct crash_call *call,
-			    crash_name_emit_fn emit, void *ctx);
+			    crash_queue_emit_fn emit, void *ctx);
 int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
-			  const char *crash_id);
+			  const struct crash_queue_entry *entry);
 
 /* The slots by group, for a struct crash_store_ops initialiser. */
 #define DISPATCHING_STORE_WRITE_SLOTS \
@@ -186,13 +196,16 @@ int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
 	.remove_radix_dir = dispatching_remove_radix_dir, \
 	.set_part_mtime = dispatching_set_part_mtime
 
+/* list_crashes is not among them: a container lists its members through
+ * open_radix (which each member answers natively or derived); a
+ * forwarding store has it when its child does. */
 #define DISPATCHING_STORE_READ_SLOTS \
 	.stat_crash = dispatching_stat_crash, \
 	.stat_part = dispatching_stat_part, \
 	.open_part = dispatching_open_part, \
 	.list_parts = dispatching_list_parts, \
-	.list_days = dispatching_list_days, \
-	.list_radix = dispatching_list_radix, \
+	.open_days = dispatching_open_days, \
+	.open_radix = dispatching_open_radix, \
 	.stat_radix_dir = dispatching_stat_radix_dir
 
 #define DISPATCHING_STORE_QUEUE_SLOTS \
@@ -225,17 +238,22 @@ int forwarding_store_init(struct forwarding_store *store,
 			  const char *node_path, struct crash_store *child,
 			  forwarding_fn forward);
 
-/* The slots beyond the operations; reconnect is passed on to the child. */
+/* The slots beyond the operations; reconnect and naming are passed on to
+ * the child. */
 void forwarding_reconnect(struct crash_store *store);
 size_t forwarding_child_count(struct crash_store *store);
 struct crash_store *forwarding_child(struct crash_store *store, size_t index);
+bool forwarding_naming(struct crash_store *store,
+		       struct crash_store_naming *out);
 
 #define FORWARDING_STORE_SLOTS \
 	DISPATCHING_STORE_WRITE_SLOTS, \
 	DISPATCHING_STORE_READ_SLOTS, \
 	DISPATCHING_STORE_QUEUE_SLOTS, \
+	.list_crashes = dispatching_list_crashes, \
 	.reconnect = forwarding_reconnect, \
 	.child_count = forwarding_child_count, \
-	.child = forwarding_child
+	.child = forwarding_child, \
+	.naming = forwarding_naming
 
 #endif

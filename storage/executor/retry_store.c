@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "storage/crash_listing.h"
 #include "storage/executor/forwarding_store.h"
 #include "storage/executor/retry_store.h"
 
@@ -66,23 +68,6 @@ struct retry_attempt {
 	unsigned long emitted;
 };
 
-static int count_name(void *ctx, const char *name)
-{
-	struct retry_attempt *attempt = ctx;
-	attempt->emitted++;
-	return attempt->operation->emit_name(attempt->operation->emit_ctx,
-					     name);
-}
-
-static int count_radix(void *ctx, enum crash_listing_kind kind,
-		       const char *name)
-{
-	struct retry_attempt *attempt = ctx;
-	attempt->emitted++;
-	return attempt->operation->emit_radix(attempt->operation->emit_ctx,
-					      kind, name);
-}
-
 static int count_part(void *ctx, const struct crash_part *part,
 		      const struct crash_part_stat *stat)
 {
@@ -110,10 +95,146 @@ static bool nothing_emitted(void *arg)
 	return attempt->emitted == 0;
 }
 
+/*
+ * A listing opened through a retry store: until it has handed out its
+ * first entry, a failure of the child's listing is retried like any call
+ * (the child's listing opened again); after that the caller has seen
+ * entries, and a failure is returned (retry_store.h).
+ */
+struct retry_listing {
+	struct crash_listing base; /* first */
+	struct retry_store *store;
+	struct store_operation operation; /* open_days or open_radix */
+	char day[CRASH_DAY_LENGTH + 1];
+	char prefix[2 * CRASH_RADIX_LEVELS_MAX + 1];
+	struct crash_listing *child; /* NULL: to be opened again */
+	struct crash_listing_entry *entry;
+	bool emitted;
+};
+
+static int first_entry_attempt(void *arg, struct crash_call *call)
+{
+	struct retry_listing *self = arg;
+	int result = 0;
+	if (!self->child) {
+		struct store_operation open = self->operation;
+		open.listing_out = &self->child;
+		result = store_operation_run(self->store->forwarding.child,
+					     call, &open);
+		if (result < 0)
+			return result;
+	}
+	result = crash_listing_next(self->child, call, self->entry);
+	if (result < 0) {
+		crash_listing_close(self->child);
+		self->child = NULL;
+	}
+	return result;
+}
+
+static void reconnect_listing_child(void *arg)
+{
+	struct retry_listing *self = arg;
+	crash_store_reconnect(self->store->forwarding.child);
+}
+
+static int retry_listing_next(struct crash_listing *listing,
+			      struct crash_call *call,
+			      struct crash_listing_entry *entry)
+{
+	struct retry_listing *self = (struct retry_listing *)listing;
+	if (self->emitted)
+		return crash_listing_next(self->child, call, entry);
+	struct crash_store *base = &self->store->forwarding.dispatching.base;
+	char what[128];
+	store_operation_describe(&self->operation, what, sizeof what);
+	self->entry = entry;
+	struct transaction transaction = {
+		.node_path = base->node_path,
+		.what = what,
+		.attempt = first_entry_attempt,
+		.reconnect = reconnect_listing_child,
+		.arg = self,
+		.counters = { &base->counters,
+			      &self->store->forwarding.child->counters },
+	};
+	int result = transaction_executor_run(&self->store->executor, call,
+					      &transaction);
+	if (result > 0)
+		self->emitted = true;
+	return result;
+}
+
+static void retry_listing_close(struct crash_listing *listing)
+{
+	struct retry_listing *self = (struct retry_listing *)listing;
+	crash_listing_close(self->child);
+	free(self);
+}
+
+static const struct crash_listing_ops retry_listing_ops = {
+	.next = retry_listing_next,
+	.close = retry_listing_close,
+};
+
+/* Opens the child's listing with retries (the first attempt happens at
+ * once, so a missing directory is -ENOENT now), then hands out a listing
+ * that retries until its first entry. */
+static int open_listing(struct retry_store *self, struct crash_call *call,
+			const struct store_operation *operation)
+{
+	struct crash_store *base = &self->forwarding.dispatching.base;
+	struct retry_listing *listing = calloc(1, sizeof *listing);
+	if (!listing)
+		return crash_error_set(&call->error, -ENOMEM,
+				       "%s: out of memory", base->node_path);
+	crash_listing_init(&listing->base, &retry_listing_ops, base);
+	listing->store = self;
+	listing->operation = *operation;
+	if (operation->day) {
+		snprintf(listing->day, sizeof listing->day, "%s",
+			 operation->day);
+		listing->operation.day = listing->day;
+	}
+	if (operation->prefix) {
+		snprintf(listing->prefix, sizeof listing->prefix, "%s",
+			 operation->prefix);
+		listing->operation.prefix = listing->prefix;
+	}
+	struct retry_attempt attempt = { .child = self->forwarding.child,
+					 .operation = operation,
+					 .counted = *operation };
+	attempt.counted.listing_out = &listing->child;
+	char what[128];
+	store_operation_describe(operation, what, sizeof what);
+	struct transaction transaction = {
+		.node_path = base->node_path,
+		.what = what,
+		.attempt = run_attempt,
+		.reconnect = reconnect_child,
+		.arg = &attempt,
+		.counters = { &base->counters,
+			      &self->forwarding.child->counters },
+	};
+	int result = transaction_executor_run(&self->executor, call,
+					      &transaction);
+	if (result < 0) {
+		free(listing);
+		return result;
+	}
+	*operation->listing_out = &listing->base;
+	return 0;
+}
+
 static int retry_forward(struct forwarding_store *forwarding,
 			 struct crash_call *call,
 			 const struct store_operation *operation)
 {
+	if (operation->kind == STORE_OP_OPEN_DAYS ||
+	    operation->kind == STORE_OP_OPEN_RADIX)
+		return open_listing((struct retry_store *)forwarding, call,
+				    operation);
+
 	struct retry_store *self = (struct retry_store *)forwarding;
 	struct retry_attempt attempt = { .child = forwarding->child,
 					 .operation = operation,
@@ -122,10 +243,6 @@ static int retry_forward(struct forwarding_store *forwarding,
 
 	if (store_operation_emits(operation->kind)) {
 		attempt.counted.emit_ctx = &attempt;
-		if (operation->emit_name)
-			attempt.counted.emit_name = count_name;
-		if (operation->emit_radix)
-			attempt.counted.emit_radix = count_radix;
 		if (operation->emit_part)
 			attempt.counted.emit_part = count_part;
 	}

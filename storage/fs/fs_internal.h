@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "storage/crash_listing.h"
 #include "storage/crash_part.h"
 #include "storage/crash_store.h"
 #include "storage/fs/fs_store.h"
@@ -127,7 +128,7 @@ int fs_crash_is_here(const struct fs_store *fs, struct crash_call *call,
 		     const char *crash_id, const struct fs_crash_paths *paths);
 
 int fs_stat_crash(struct crash_store *store, struct crash_call *call,
-		  const char *crash_id);
+		  const char *crash_id, struct crash_dir_stat *stat);
 int fs_stat_part(struct crash_store *store, struct crash_call *call,
 		 const char *crash_id, const struct crash_part *part,
 		 struct crash_part_stat *stat);
@@ -136,13 +137,14 @@ int fs_open_part(struct crash_store *store, struct crash_call *call,
 		 struct crash_part_stat *stat, int *fd_out);
 int fs_list_parts(struct crash_store *store, struct crash_call *call,
 		  const char *crash_id, crash_part_emit_fn emit, void *ctx);
-int fs_list_days(struct crash_store *store, struct crash_call *call,
-		 crash_name_emit_fn emit, void *ctx);
-int fs_list_radix(struct crash_store *store, struct crash_call *call,
+int fs_open_days(struct crash_store *store, struct crash_call *call,
+		 struct crash_listing **out);
+int fs_open_radix(struct crash_store *store, struct crash_call *call,
 		  const char *day, const char *prefix,
-		  crash_radix_emit_fn emit, void *ctx);
+		  struct crash_listing **out);
 int fs_stat_radix_dir(struct crash_store *store, struct crash_call *call,
-		      const char *day, const char *prefix);
+		      const char *day, const char *prefix,
+		      struct crash_dir_stat *stat);
 
 /* -- fs_queue.c --------------------------------------------------------- */
 
@@ -156,9 +158,9 @@ int fs_dequeue(const struct fs_store *fs, struct crash_call *call,
 	       const char *crash_id, bool *was_queued);
 
 int fs_new_crashes(struct crash_store *store, struct crash_call *call,
-		   crash_name_emit_fn emit, void *ctx);
+		   crash_queue_emit_fn emit, void *ctx);
 int fs_ack_crash(struct crash_store *store, struct crash_call *call,
-		 const char *crash_id);
+		 const struct crash_queue_entry *entry);
 
 /* -- fs_remove.c -------------------------------------------------------- */
 

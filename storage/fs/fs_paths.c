@@ -213,27 +213,9 @@ int fs_paths_slot_link_target(const struct fs_store *fs,
 			      fs->name_branch_base, paths->radix, crash_id);
 }
 
-static bool is_lower_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/* Index 8 of a crash id is its first dash; 13 is the second. */
-static bool id_char_is_valid(int index, char c)
-{
-	if (index == 8 || index == 13)
-		return c == '-';
-	return is_lower_hex(c);
-}
-
 bool fs_radix_component_is_valid(int level, const char *name)
 {
-	if (level < 0 || level >= FS_RADIX_LEVELS_MAX)
-		return false;
-	if (strlen(name) != 2)
-		return false;
-	return id_char_is_valid(2 * level, name[0]) &&
-	       id_char_is_valid(2 * level + 1, name[1]);
+	return crash_radix_component_is_valid(level, name);
 }
 
 int fs_paths_radix_dir(const struct fs_store *fs, struct crash_call *call,

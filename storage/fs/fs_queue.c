@@ -13,9 +13,16 @@
  * after the files had been overwritten.  Here an existing back link means
  * "queued already": its slot link is made sure of (created if missing,
  * which also repairs a back link Socorro's legacy remove left behind) and
- * the save succeeds with exactly one slot link.  A pass of new_crashes
- * removes both links of each crash it hands out, so saving a crash again
- * after it was consumed queues it again: that is a new version to process.
+ * the save succeeds with exactly one slot link.
+ *
+ * A pass of new_crashes walks the branch as Socorro's did and yields the
+ * crashes it would have handed out, but takes none: ack_crash removes both
+ * links of a crash afterwards (and the slot and hour directories left
+ * empty, by Socorro's rules), so a consumer that dies before its ack leaves
+ * the crash queued.  The token of an entry holds the raw crash's mtime at
+ * the pass: a crash saved again between the pass and the ack is a new
+ * version to process, so its ack queues it anew instead of dropping it.
+ * Saving a crash again after its ack queues it again too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -183,38 +190,16 @@ int fs_dequeue(const struct fs_store *fs, struct crash_call *call,
 	return 0;
 }
 
-int fs_ack_crash(struct crash_store *store, struct crash_call *call,
-		 const char *crash_id)
-{
-	struct fs_store *fs = fs_store_of(store);
-	struct fs_crash_paths paths;
-	bool was_queued;
-
-	int result = fs_paths_crash(fs, call, crash_id, &paths);
-	if (result < 0)
-		return result;
-	result = fs_crash_is_here(fs, call, crash_id, &paths);
-	if (result < 0)
-		return result;
-	if (result == 0)
-		return crash_error_set(&call->error, -ENOENT,
-				       "crash %s is not here", crash_id);
-	/* Acknowledging a crash that is no longer (or never was) queued is
-	 * done already. */
-	if (!fs->dated)
-		return 0;
-	return fs_dequeue(fs, call, crash_id, &was_queued);
-}
-
-/* -- new_crashes: the destructive walk of the date branch ----------------- */
+/* -- new_crashes: the walk of the date branch ------------------------------ */
 
 struct queue_pass {
-	const struct fs_store *fs;
+	struct fs_store *fs;
 	struct crash_call *call;
-	crash_name_emit_fn emit;
+	crash_queue_emit_fn emit;
 	void *ctx;
 	char current_day[CRASH_DAY_LENGTH + 1];
 	struct fs_slot current;
+	char date_dir[PATH_MAX]; /* of the day being walked */
 };
 
 static bool is_dot_or_dot_dot(const char *name)
@@ -224,12 +209,12 @@ static bool is_dot_or_dot_dot(const char *name)
 }
 
 /* Socorro compares [H, M] >= [current H, current M] as lists of strings. */
-static bool slot_is_current_or_later(const struct queue_pass *pass,
+static bool slot_is_current_or_later(const struct fs_slot *current,
 				     const char *hour, const char *minute_slot)
 {
-	int order = strcmp(hour, pass->current.hour);
+	int order = strcmp(hour, current->hour);
 	if (order == 0)
-		order = strcmp(minute_slot, pass->current.minute_slot);
+		order = strcmp(minute_slot, current->minute_slot);
 	return order >= 0;
 }
 
@@ -237,8 +222,8 @@ static void remove_empty_dir(const char *path, const char *what)
 {
 	if (rmdir(path) == 0)
 		return;
-	/* A slot still holding a link that is not ready, or the hour of a
-	 * skipped slot: expected, and retried on every pass. */
+	/* A slot still holding links not acknowledged yet, or the hour of a
+	 * skipped slot: expected, and retried later. */
 	enum crash_log_level level =
 		errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT
 			? CRASH_LOG_DEBUG
@@ -247,93 +232,79 @@ static void remove_empty_dir(const char *path, const char *what)
 		  strerror(errno));
 }
 
-static bool part_file_exists(const char *path)
+/* The raw crash behind a slot link: its mtime in ns, or 0 if it has none
+ * (not ready yet, or an orphan link). */
+static uint64_t raw_crash_version(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	uint64_t version = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+			   (uint64_t)st.st_mtim.tv_nsec;
+	return version ? version : 1;
 }
 
-/* Unlinks path if it is a symlink; failures are only logged (Socorro). */
-static void remove_back_link(const char *path)
+/* The token: the raw crash's version and where the slot link is, below
+ * <root>/<day>/<date branch> ("10/52_10", "12/30/webhead01_0"). */
+static int hand_out(struct queue_pass *pass, const char *crash_id,
+		    uint64_t version, const char *slot_link)
 {
-	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && unlink(path) == 0)
-		return;
-	crash_log(CRASH_LOG_ERROR,
-		  "new crashes: could not find a date root link %s; is the "
-		  "crash corrupt?",
-		  path);
-}
-
-static int hand_out(struct queue_pass *pass, const char *crash_id)
-{
+	struct crash_queue_entry entry = {
+		.token = { .issuer = &pass->fs->base, .value = { version } },
+	};
 	if (crash_call_interrupted(pass->call))
 		return crash_error_set(&pass->call->error, -EINTR,
 				       "new crashes: interrupted");
-	return pass->emit(pass->ctx, crash_id);
-}
-
-/* Takes the slot link out of the queue; a failure stops the pass, or the
- * crash would be handed out again and again. */
-static int remove_slot_link(struct queue_pass *pass, const char *slot_link)
-{
-	if (unlink(slot_link) < 0 && errno != ENOENT)
-		return fs_error(pass->call, errno, "new crashes: remove",
-				slot_link);
-	return 0;
+	size_t base = strlen(pass->date_dir) + 1;
+	size_t length = strlen(slot_link) - base - 1 - CRASH_ID_LENGTH;
+	if (length > CRASH_QUEUE_WHERE_MAX)
+		return 0; /* nested deeper than a token says: left queued */
+	memcpy(entry.token.where, slot_link + base, length);
+	entry.token.where[length] = '\0';
+	memcpy(entry.crash_id, crash_id, CRASH_ID_LENGTH + 1);
+	return pass->emit(pass->ctx, &entry);
 }
 
 /* Non-legacy rule (§7.3): a link whose crash has its raw crash file is
- * handed out, then its back link and the slot link are removed; anything
- * else is left alone. */
+ * handed out; anything else is left alone. */
 static int visit_link(struct queue_pass *pass, const char *slot_link,
 		      const char *name)
 {
 	const struct fs_store *fs = pass->fs;
-	char json[PATH_MAX], back_link[PATH_MAX];
+	char json[PATH_MAX];
 
 	if (!crash_id_is_valid(name))
 		return 0;
 	if (fs_path_format(pass->call, json, sizeof json, "%s/%s%s",
-			   slot_link, name, fs->naming.json_suffix) < 0 ||
-	    fs_path_format(pass->call, back_link, sizeof back_link, "%s/%s",
-			   slot_link, FS_DATE_ROOT_NAME) < 0)
+			   slot_link, name, fs->naming.json_suffix) < 0)
 		return -ENAMETOOLONG;
-	if (!part_file_exists(json))
-		return 0;
-	int result = hand_out(pass, name);
-	if (result != 0)
-		return result;
-	remove_back_link(back_link);
-	return remove_slot_link(pass, slot_link);
+	uint64_t version = raw_crash_version(json);
+	return version ? hand_out(pass, name, version, slot_link) : 0;
 }
 
-/* Legacy rule (§7.4): hand out a crash whose raw crash file is there and
- * remove its name-side link; in every case remove the slot link (orphans,
- * duplicates: Socorro bug 971496). */
+/* Legacy rule (§7.4): hand out a crash whose raw crash file is there; a
+ * slot link with no raw crash behind it (orphans, duplicates: Socorro bug
+ * 971496) is no entry of the queue and is removed, as Socorro's pass did. */
 static int visit_legacy_link(struct queue_pass *pass, const char *slot_link,
 			     const char *name)
 {
 	const struct fs_store *fs = pass->fs;
-	char json[PATH_MAX], back_link[PATH_MAX];
+	char json[PATH_MAX];
 
 	if (fs_path_format(pass->call, json, sizeof json, "%s/%s%s",
-			   slot_link, name, fs->naming.json_suffix) < 0 ||
-	    fs_path_format(pass->call, back_link, sizeof back_link, "%s/%s",
-			   slot_link, name) < 0)
+			   slot_link, name, fs->naming.json_suffix) < 0)
 		return -ENAMETOOLONG;
-	if (crash_id_is_valid(name) && part_file_exists(json)) {
-		int result = hand_out(pass, name);
-		if (result != 0)
-			return result;
-		remove_back_link(back_link);
-	} else {
-		crash_log(CRASH_LOG_INFO,
-			  "new crashes: dropping queue link %s: no raw crash "
-			  "behind it",
-			  slot_link);
-	}
-	return remove_slot_link(pass, slot_link);
+	uint64_t version = crash_id_is_valid(name) ? raw_crash_version(json)
+						   : 0;
+	if (version)
+		return hand_out(pass, name, version, slot_link);
+	crash_log(CRASH_LOG_INFO,
+		  "new crashes: dropping queue link %s: no raw crash behind it",
+		  slot_link);
+	if (unlink(slot_link) < 0 && errno != ENOENT)
+		return fs_error(pass->call, errno, "new crashes: remove",
+				slot_link);
+	return 0;
 }
 
 static int visit_slot(struct queue_pass *pass, const char *slot_dir,
@@ -427,7 +398,8 @@ static int pass_hour(struct queue_pass *pass, const char *day,
 			continue;
 		/* The current slot may still be being written to. */
 		if (today_or_later &&
-		    slot_is_current_or_later(pass, hour, minute_slot)) {
+		    slot_is_current_or_later(&pass->current, hour,
+					     minute_slot)) {
 			skipped = true;
 			continue;
 		}
@@ -437,6 +409,7 @@ static int pass_hour(struct queue_pass *pass, const char *day,
 			break;
 		}
 		result = visit_slot(pass, slot_dir, 0);
+		/* Empty once every crash of it was acknowledged. */
 		if (result == 0)
 			remove_empty_dir(slot_dir, "slot");
 	}
@@ -451,10 +424,10 @@ static int pass_hour(struct queue_pass *pass, const char *day,
 
 static int pass_day(struct queue_pass *pass, const char *day)
 {
-	char date_dir[PATH_MAX];
+	char *date_dir = pass->date_dir;
 
-	if (fs_path_format(pass->call, date_dir, sizeof date_dir, "%s/%s/%s",
-			   pass->fs->root, day,
+	if (fs_path_format(pass->call, date_dir, sizeof pass->date_dir,
+			   "%s/%s/%s", pass->fs->root, day,
 			   pass->fs->date_branch_base) < 0)
 		return -ENAMETOOLONG;
 	DIR *dir = opendir(date_dir);
@@ -475,7 +448,7 @@ static int pass_day(struct queue_pass *pass, const char *day)
 }
 
 int fs_new_crashes(struct crash_store *store, struct crash_call *call,
-		   crash_name_emit_fn emit, void *ctx)
+		   crash_queue_emit_fn emit, void *ctx)
 {
 	struct fs_store *fs = fs_store_of(store);
 	struct queue_pass pass = { .fs = fs, .call = call, .emit = emit,
@@ -502,4 +475,97 @@ int fs_new_crashes(struct crash_store *store, struct crash_call *call,
 			result = pass_day(&pass, entry->d_name);
 	closedir(dir);
 	return result;
+}
+
+/* -- ack: what Socorro's pass did to a crash it handed out ---------------- */
+
+/* After a slot link went: the directories that held it, if empty now (a
+ * webhead slot, the slot), and the hour by Socorro's rule (earlier than
+ * the current one, compared without the day). */
+static void prune_slot(struct fs_store *fs, const char *date_dir,
+		       const char *where)
+{
+	char path[PATH_MAX];
+	struct timespec now;
+	struct fs_slot current;
+	char current_day[CRASH_DAY_LENGTH + 1];
+
+	size_t base = strlen(date_dir);
+	if (base + 1 + strlen(where) >= sizeof path)
+		return;
+	memcpy(path, date_dir, base);
+	path[base] = '/';
+	memcpy(path + base + 1, where, strlen(where) + 1);
+	/* Up to the slot ("HH/MM_SS"), the hour left for last. */
+	while (strchr(path + base + 1, '/')) {
+		if (rmdir(path) < 0)
+			return;
+		*strrchr(path, '/') = '\0';
+	}
+	fs_store_now(fs, &now);
+	fs_slot_of_time(fs, &now, &current, current_day);
+	if (strcmp(path + base + 1, current.hour) < 0)
+		remove_empty_dir(path, "hour");
+}
+
+/* Socorro's visit of a slot link, done at the ack: the back link (through
+ * the slot link, as Socorro found it), then the slot link. */
+int fs_ack_crash(struct crash_store *store, struct crash_call *call,
+		 const struct crash_queue_entry *entry)
+{
+	struct fs_store *fs = fs_store_of(store);
+	struct crash_id_info info;
+	char date_dir[PATH_MAX], slot_link[PATH_MAX], json[PATH_MAX];
+	char back_link[PATH_MAX];
+	struct stat st;
+
+	if (crash_id_parse(entry->crash_id, &info) < 0)
+		return crash_error_set(&call->error, -EINVAL,
+				       "not a crash id: %.40s",
+				       entry->crash_id);
+	if (!fs->dated || entry->token.issuer != &fs->base ||
+	    !entry->token.where[0] || strstr(entry->token.where, ".."))
+		return crash_error_set(&call->error, -ENOENT,
+				       "crash %s is not an entry of this "
+				       "store's queue",
+				       entry->crash_id);
+	int result;
+	if ((result = fs_path_format(call, date_dir, sizeof date_dir,
+				     "%s/%s/%s", fs->root, info.day_name,
+				     fs->date_branch_base)) < 0 ||
+	    (result = fs_path_format(call, slot_link, sizeof slot_link,
+				     "%s/%s/%s", date_dir, entry->token.where,
+				     entry->crash_id)) < 0 ||
+	    (result = fs_path_format(call, json, sizeof json, "%s/%s%s",
+				     slot_link, entry->crash_id,
+				     fs->naming.json_suffix)) < 0 ||
+	    (result = fs_path_format(call, back_link, sizeof back_link,
+				     "%s/%s", slot_link,
+				     fs->legacy ? entry->crash_id
+						: FS_DATE_ROOT_NAME)) < 0)
+		return result;
+	if (lstat(slot_link, &st) < 0 || !S_ISLNK(st.st_mode))
+		return crash_error_set(&call->error, -ENOENT,
+				       "crash %s is not queued (acknowledged "
+				       "already?)",
+				       entry->crash_id);
+	/* Saved again since the pass yielded it: that version is new and
+	 * stays queued. */
+	uint64_t version = raw_crash_version(json);
+	if (version && entry->token.value[0] &&
+	    version != entry->token.value[0])
+		return 0;
+	if (lstat(back_link, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    unlink(back_link) < 0 && errno != ENOENT)
+		return fs_error(call, errno, "remove link", back_link);
+	if (unlink(slot_link) < 0) {
+		if (errno == ENOENT)
+			return crash_error_set(&call->error, -ENOENT,
+					       "crash %s is not queued "
+					       "(acknowledged already?)",
+					       entry->crash_id);
+		return fs_error(call, errno, "remove queue link", slot_link);
+	}
+	prune_slot(fs, date_dir, entry->token.where);
+	return 0;
 }

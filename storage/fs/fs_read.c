@@ -48,6 +48,13 @@ static void fill_part_stat(const struct stat *st, struct crash_part_stat *out)
 	out->size = st->st_size;
 	out->mtime = st->st_mtim;
 	out->mode = st->st_mode & 07777;
+	/* Every write makes a new inode (renamed into place) and sets a new
+	 * ctime; either changes the version. */
+	uint64_t ctime_ns = (uint64_t)st->st_ctim.tv_sec * 1000000000u +
+			    (uint64_t)st->st_ctim.tv_nsec;
+	out->version = ((uint64_t)st->st_ino * 0x9e3779b97f4a7c15u) ^ ctime_ns;
+	if (out->version == 0)
+		out->version = 1;
 }
 
 /* 1 if name in dir_fd is a regular file (following links), 0 if not. */
@@ -187,10 +194,11 @@ int fs_crash_is_here(const struct fs_store *fs, struct crash_call *call,
 }
 
 int fs_stat_crash(struct crash_store *store, struct crash_call *call,
-		  const char *crash_id)
+		  const char *crash_id, struct crash_dir_stat *dir_stat)
 {
 	struct fs_store *fs = fs_store_of(store);
 	struct fs_crash_paths paths;
+	struct stat st;
 
 	int result = fs_paths_crash(fs, call, crash_id, &paths);
 	if (result < 0)
@@ -201,6 +209,10 @@ int fs_stat_crash(struct crash_store *store, struct crash_call *call,
 	if (result == 0)
 		return crash_error_set(&call->error, -ENOENT,
 				       "crash %s is not here", crash_id);
+	/* Its directory changes with each part saved or removed (in the
+	 * legacy layouts, the leaf it shares). */
+	if (stat(paths.parent, &st) == 0)
+		dir_stat->mtime = st.st_mtim;
 	return 0;
 }
 
@@ -309,29 +321,6 @@ int fs_list_parts(struct crash_store *store, struct crash_call *call,
 	return result;
 }
 
-int fs_list_days(struct crash_store *store, struct crash_call *call,
-		 crash_name_emit_fn emit, void *ctx)
-{
-	struct fs_store *fs = fs_store_of(store);
-
-	DIR *dir = opendir(fs->root);
-	if (!dir) {
-		/* The store's root is gone: broken, not "not here". */
-		int error = errno == ENOENT ? EIO : errno;
-		return crash_error_set(&call->error, -error,
-				       "list the root %s: %s", fs->root,
-				       strerror(errno));
-	}
-	int result = 0;
-	struct dirent *entry;
-	while (result == 0 && (entry = readdir(dir)) != NULL)
-		if (crash_day_is_valid(entry->d_name) &&
-		    is_dir_entry(dirfd(dir), entry, true))
-			result = emit(ctx, entry->d_name);
-	closedir(dir);
-	return result;
-}
-
 /* True if crash_id is stored exactly at this radix directory. */
 static bool crash_belongs_here(const char *crash_id, const char *day,
 			       const char *prefix, int level)
@@ -408,42 +397,66 @@ static int legacy_lists_here(const struct fs_store *fs, int dir_fd,
 	return !earlier;
 }
 
-struct radix_listing {
+/*
+ * A listing of one directory of the store, read as the caller goes on:
+ * the root (days) or a radix directory.  It holds the directory stream
+ * and nothing else, so a leaf of 200,000 crashes costs no more memory
+ * than one of ten.
+ */
+struct dir_listing {
+	struct crash_listing base; /* first */
 	const struct fs_store *fs;
-	struct crash_call *call;
-	const char *day;
-	const char *prefix;
+	DIR *dir;
+	bool days;
+	char day[CRASH_DAY_LENGTH + 1];
+	char prefix[2 * CRASH_RADIX_LEVELS_MAX + 1];
 	int level;
-	crash_radix_emit_fn emit;
-	void *ctx;
-	const char *path;
+	char path[PATH_MAX];
 };
 
-static int list_radix_entry(struct radix_listing *listing, DIR *dir,
-			    const struct dirent *entry)
+/* 1 with entry filled if a directory entry of the root is a day. */
+static int day_entry(struct dir_listing *self, const struct dirent *dirent,
+		     struct crash_listing_entry *entry)
 {
-	const struct fs_store *fs = listing->fs;
-	const char *name = entry->d_name;
+	if (!crash_day_is_valid(dirent->d_name) ||
+	    !is_dir_entry(dirfd(self->dir), dirent, true))
+		return 0;
+	entry->kind = CRASH_LISTING_DAY;
+	memcpy(entry->name, dirent->d_name, CRASH_DAY_LENGTH + 1);
+	return 1;
+}
+
+/* 1 with entry filled if a directory entry of a radix directory is a
+ * listed radix subdirectory or crash. */
+static int radix_entry(struct dir_listing *self, struct crash_call *call,
+		       const struct dirent *dirent,
+		       struct crash_listing_entry *entry)
+{
+	const struct fs_store *fs = self->fs;
+	const char *name = dirent->d_name;
 	size_t length = strlen(name);
+	int dir_fd = dirfd(self->dir);
 
 	/* ".", "..", temporary files, hidden things: never listed. */
 	if (name[0] == '.')
 		return 0;
 	if (length == 2) {
-		if (fs_radix_component_is_valid(listing->level, name) &&
-		    is_dir_entry(dirfd(dir), entry, true))
-			return listing->emit(listing->ctx,
-					     CRASH_LISTING_RADIX_DIR, name);
-		return 0;
+		if (!fs_radix_component_is_valid(self->level, name) ||
+		    !is_dir_entry(dir_fd, dirent, true))
+			return 0;
+		entry->kind = CRASH_LISTING_RADIX_DIR;
+		memcpy(entry->name, name, 3);
+		return 1;
 	}
 	if (!fs->legacy) {
-		if (length == CRASH_ID_LENGTH &&
-		    crash_belongs_here(name, listing->day, listing->prefix,
-				       listing->level) &&
-		    is_dir_entry(dirfd(dir), entry, false))
-			return listing->emit(listing->ctx, CRASH_LISTING_CRASH,
-					     name);
-		return 0;
+		if (length != CRASH_ID_LENGTH ||
+		    !crash_belongs_here(name, self->day, self->prefix,
+					self->level) ||
+		    !is_dir_entry(dir_fd, dirent, false))
+			return 0;
+		entry->kind = CRASH_LISTING_CRASH;
+		memcpy(entry->name, name, CRASH_ID_LENGTH + 1);
+		return 1;
 	}
 	char crash_id[CRASH_ID_LENGTH + 1];
 	char name_buf[CRASH_DUMP_NAME_MAX + 1];
@@ -453,59 +466,120 @@ static int list_radix_entry(struct radix_listing *listing, DIR *dir,
 				 sizeof name_buf) < 0 ||
 	    !parse_own_part(fs, crash_id, name, &part, name_buf,
 			    sizeof name_buf, &alternate) ||
-	    !crash_belongs_here(crash_id, listing->day, listing->prefix,
-				listing->level) ||
-	    !regular_file_at(dirfd(dir), name, NULL))
+	    !crash_belongs_here(crash_id, self->day, self->prefix,
+				self->level) ||
+	    !regular_file_at(dir_fd, name, NULL))
 		return 0;
-	int here = legacy_lists_here(fs, dirfd(dir), crash_id, name, &part,
+	int here = legacy_lists_here(fs, dir_fd, crash_id, name, &part,
 				     alternate);
 	if (here < 0)
-		return fs_error(listing->call, -here, "list", listing->path);
-	return here ? listing->emit(listing->ctx, CRASH_LISTING_CRASH,
-				    crash_id)
-		    : 0;
+		return fs_error(call, -here, "list", self->path);
+	if (!here)
+		return 0;
+	entry->kind = CRASH_LISTING_CRASH;
+	memcpy(entry->name, crash_id, CRASH_ID_LENGTH + 1);
+	return 1;
 }
 
-int fs_list_radix(struct crash_store *store, struct crash_call *call,
-		  const char *day, const char *prefix,
-		  crash_radix_emit_fn emit, void *ctx)
+static int dir_listing_next(struct crash_listing *listing,
+			    struct crash_call *call,
+			    struct crash_listing_entry *entry)
+{
+	struct dir_listing *self = (struct dir_listing *)listing;
+	for (;;) {
+		errno = 0;
+		struct dirent *dirent = readdir(self->dir);
+		if (!dirent)
+			return errno ? fs_error(call, errno, "list", self->path)
+				     : 0;
+		int result = self->days ? day_entry(self, dirent, entry)
+					: radix_entry(self, call, dirent,
+						      entry);
+		if (result != 0)
+			return result;
+	}
+}
+
+static void dir_listing_close(struct crash_listing *listing)
+{
+	struct dir_listing *self = (struct dir_listing *)listing;
+	if (self->dir)
+		closedir(self->dir);
+	free(self);
+}
+
+static const struct crash_listing_ops dir_listing_ops = {
+	.next = dir_listing_next,
+	.close = dir_listing_close,
+};
+
+/* Opens self->path; 0, or the errno of opendir (self is then freed). */
+static int open_dir_listing(struct crash_store *store,
+			    struct dir_listing *self, struct crash_listing **out)
+{
+	crash_listing_init(&self->base, &dir_listing_ops, store);
+	self->fs = fs_store_of(store);
+	self->dir = opendir(self->path);
+	if (!self->dir) {
+		int error = errno;
+		free(self);
+		return error;
+	}
+	*out = &self->base;
+	return 0;
+}
+
+int fs_open_days(struct crash_store *store, struct crash_call *call,
+		 struct crash_listing **out)
 {
 	struct fs_store *fs = fs_store_of(store);
-	char path[PATH_MAX];
-
-	if (!prefix)
-		prefix = "";
-	int result = fs_paths_radix_dir(fs, call, day, prefix, path,
-					sizeof path);
-	if (result < 0)
-		return result;
-	struct radix_listing listing = {
-		.fs = fs,
-		.call = call,
-		.day = day,
-		.prefix = prefix,
-		.level = (int)(strlen(prefix) / 2),
-		.emit = emit,
-		.ctx = ctx,
-		.path = path,
-	};
-	DIR *dir = opendir(path);
-	if (!dir) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return crash_error_set(&call->error, -ENOENT,
-					       "no directory %s here", path);
-		return fs_error(call, errno, "list", path);
-	}
-	struct dirent *entry;
-	while (result == 0 && (entry = readdir(dir)) != NULL)
-		result = list_radix_entry(&listing, dir, entry);
-	closedir(dir);
-	return result;
+	struct dir_listing *self = calloc(1, sizeof *self);
+	if (!self)
+		return crash_error_set(&call->error, -ENOMEM, "out of memory");
+	self->days = true;
+	snprintf(self->path, sizeof self->path, "%s", fs->root);
+	int error = open_dir_listing(store, self, out);
+	if (error == 0)
+		return 0;
+	/* The store's root is gone: broken, not "not here". */
+	return crash_error_set(&call->error, error == ENOENT ? -EIO : -error,
+			       "list the root %s: %s", fs->root,
+			       strerror(error));
 }
 
-/* One stat: the directory a listing would open, without reading it. */
+int fs_open_radix(struct crash_store *store, struct crash_call *call,
+		  const char *day, const char *prefix,
+		  struct crash_listing **out)
+{
+	struct fs_store *fs = fs_store_of(store);
+	struct dir_listing *self = calloc(1, sizeof *self);
+	if (!self)
+		return crash_error_set(&call->error, -ENOMEM, "out of memory");
+	int result = fs_paths_radix_dir(fs, call, day, prefix, self->path,
+					sizeof self->path);
+	if (result < 0) {
+		free(self);
+		return result;
+	}
+	snprintf(self->day, sizeof self->day, "%s", day);
+	snprintf(self->prefix, sizeof self->prefix, "%s", prefix);
+	self->level = (int)(strlen(prefix) / 2);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", self->path);
+	int error = open_dir_listing(store, self, out);
+	if (error == 0)
+		return 0;
+	if (error == ENOENT || error == ENOTDIR)
+		return crash_error_set(&call->error, -ENOENT,
+				       "no directory %s here", path);
+	return fs_error(call, error, "list", path);
+}
+
+/* One stat: the directory a listing would open, without reading it; its
+ * mtime changes when a crash (or subdirectory) is added or removed. */
 int fs_stat_radix_dir(struct crash_store *store, struct crash_call *call,
-		      const char *day, const char *prefix)
+		      const char *day, const char *prefix,
+		      struct crash_dir_stat *dir_stat)
 {
 	struct fs_store *fs = fs_store_of(store);
 	char path[PATH_MAX];
@@ -516,8 +590,10 @@ int fs_stat_radix_dir(struct crash_store *store, struct crash_call *call,
 	if (result < 0)
 		return result;
 	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st.st_mode)) {
+			dir_stat->mtime = st.st_mtim;
 			return 0;
+		}
 		errno = ENOTDIR;
 	}
 	if (errno == ENOENT || errno == ENOTDIR)

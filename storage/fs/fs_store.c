@@ -467,6 +467,18 @@ static void fs_describe(struct crash_store *store, json_t *stats)
  * non-dated layout has no date branch, so its pass finds nothing (Socorro
  * returns an empty list there too).
  */
+/* A person may read this store's files directly: the view shows its own
+ * names, and its layout's shape. */
+static bool fs_naming(struct crash_store *store, struct crash_store_naming *out)
+{
+	struct fs_store *fs = fs_store_of(store);
+	out->suffixes = fs->naming;
+	out->name_branch_base = fs->name_branch_base;
+	out->main_dump_name = fs->dump_field;
+	out->view = fs->legacy ? CRASH_VIEW_LEGACY : CRASH_VIEW_RADIX;
+	return true;
+}
+
 const struct crash_store_ops fs_store_ops = {
 	.type_name = "fs",
 	.thread_model = CRASH_STORE_PARALLEL,
@@ -482,10 +494,11 @@ const struct crash_store_ops fs_store_ops = {
 	.stat_part = fs_stat_part,
 	.open_part = fs_open_part,
 	.list_parts = fs_list_parts,
-	.list_days = fs_list_days,
-	.list_radix = fs_list_radix,
+	.open_days = fs_open_days,
+	.open_radix = fs_open_radix,
 	.stat_radix_dir = fs_stat_radix_dir,
 	.new_crashes = fs_new_crashes,
 	.ack_crash = fs_ack_crash,
+	.naming = fs_naming,
 	.describe = fs_describe,
 };

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "storage/crash_listing.h"
 #include "storage/null/null_store.h"
 #include "storage/store_config.h"
 
@@ -49,7 +50,7 @@ static int null_not_found(struct crash_call *call, const char *crash_id)
 }
 
 static int null_stat_crash(struct crash_store *store, struct crash_call *call,
-			   const char *crash_id)
+			   const char *crash_id, struct crash_dir_stat *stat)
 {
 	return null_not_found(call, crash_id);
 }
@@ -75,22 +76,25 @@ static int null_list_parts(struct crash_store *store, struct crash_call *call,
 	return null_not_found(call, crash_id);
 }
 
-static int null_list_days(struct crash_store *store, struct crash_call *call,
-			  crash_name_emit_fn emit, void *ctx)
+static int null_open_days(struct crash_store *store, struct crash_call *call,
+			  struct crash_listing **out)
 {
+	struct crash_name_array none = { 0 };
+	return crash_listing_of_names(store, call, CRASH_LISTING_DAY, &none,
+				      out);
+}
+
+static int null_list_crashes(struct crash_store *store,
+			     struct crash_call *call, const char *day,
+			     const char *prefix, const char *after,
+			     struct crash_id_page *page)
+{
+	page->count = 0;
 	return 0;
 }
 
-static int null_list_radix(struct crash_store *store, struct crash_call *call,
-			   const char *day, const char *prefix,
-			   crash_radix_emit_fn emit, void *ctx)
-{
-	return crash_error_set(&call->error, -ENOENT,
-			       "%s/%s is not here (null store)", day, prefix);
-}
-
 static int null_new_crashes(struct crash_store *store, struct crash_call *call,
-			    crash_name_emit_fn emit, void *ctx)
+			    crash_queue_emit_fn emit, void *ctx)
 {
 	return 0;
 }
@@ -107,8 +111,8 @@ const struct crash_store_ops null_store_ops = {
 	.stat_part = null_stat_part,
 	.open_part = null_open_part,
 	.list_parts = null_list_parts,
-	.list_days = null_list_days,
-	.list_radix = null_list_radix,
+	.open_days = null_open_days,
+	.list_crashes = null_list_crashes,
 	.new_crashes = null_new_crashes,
 };
 

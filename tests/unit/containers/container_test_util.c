@@ -12,7 +12,7 @@
 
 #include "storage/crash_log.h"
 #include "tests/unit/containers/container_test_util.h"
-#include "tests/unit/containers/memory_store.h"
+#include "storage/memory/memory_store.h"
 
 const struct crash_part RAW_PART = { .type = CRASH_PART_RAW_CRASH };
 const struct crash_part DUMP_PART = { .type = CRASH_PART_DUMP };
@@ -95,18 +95,95 @@ static int collect(struct collected *collected, const char *entry)
 	return 0;
 }
 
-int test_collect_name(void *ctx, const char *name)
+static int collect_entry(void *ctx, const struct crash_listing_entry *entry)
 {
-	return collect(ctx, name);
+	char text[128];
+	if (entry->kind == CRASH_LISTING_DAY)
+		return collect(ctx, entry->name);
+	snprintf(text, sizeof text, "%s:%s",
+		 entry->kind == CRASH_LISTING_CRASH ? "c" : "d", entry->name);
+	return collect(ctx, text);
 }
 
-int test_collect_radix(void *ctx, enum crash_listing_kind kind,
-		       const char *name)
+int test_list_days(struct crash_store *store, struct crash_call *call,
+		   struct collected *collected)
 {
-	char entry[128];
-	snprintf(entry, sizeof entry, "%s:%s",
-		 kind == CRASH_LISTING_CRASH ? "c" : "d", name);
-	return collect(ctx, entry);
+	struct crash_listing *listing;
+	int result = crash_store_open_days(store, call, &listing);
+	if (result < 0)
+		return result;
+	return crash_listing_drain(listing, call, collect_entry, collected);
+}
+
+int test_list_radix(struct crash_store *store, struct crash_call *call,
+		    const char *day, const char *prefix,
+		    struct collected *collected)
+{
+	struct crash_listing *listing;
+	int result = crash_store_open_radix(store, call, day, prefix,
+					    &listing);
+	if (result < 0)
+		return result;
+	return crash_listing_drain(listing, call, collect_entry, collected);
+}
+
+int test_collect_queue(void *ctx, const struct crash_queue_entry *entry)
+{
+	return collect(ctx, entry->crash_id);
+}
+
+struct consumer {
+	struct crash_store *store;
+	struct crash_call *call;
+	struct collected *collected;
+	const char *only; /* test_ack: this crash, not collected */
+	int ack_result;
+	bool found;
+};
+
+static int consume_entry(void *ctx, const struct crash_queue_entry *entry)
+{
+	struct consumer *consumer = ctx;
+	struct crash_call call;
+	if (consumer->only && strcmp(consumer->only, entry->crash_id) != 0)
+		return 0;
+	crash_call_init(&call);
+	consumer->found = true;
+	consumer->ack_result = crash_store_ack_crash(consumer->store, &call,
+						     entry);
+	if (consumer->ack_result < 0)
+		*consumer->call = call;
+	if (consumer->only)
+		return 1;
+	return collect(consumer->collected, entry->crash_id);
+}
+
+int test_consume_new_crashes(struct crash_store *store,
+			     struct crash_call *call,
+			     struct collected *collected)
+{
+	struct consumer consumer = { .store = store, .call = call,
+				     .collected = collected };
+	int result = crash_store_new_crashes(store, call, consume_entry,
+					     &consumer);
+	if (result == 0 && consumer.ack_result < 0)
+		return consumer.ack_result;
+	return result;
+}
+
+int test_ack(struct crash_store *store, struct crash_call *call,
+	     const char *crash_id)
+{
+	struct consumer consumer = { .store = store, .call = call,
+				     .only = crash_id };
+	int result = crash_store_new_crashes(store, call, consume_entry,
+					     &consumer);
+	if (result < 0)
+		return result;
+	if (!consumer.found)
+		return crash_error_set(&call->error, -ENOENT,
+				       "no pass yields %s", crash_id);
+	return consumer.ack_result;
 }
 
 int test_collect_part(void *ctx, const struct crash_part *part,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "storage/crash_listing.h"
 #include "storage/crash_store.h"
 #include "storage/store_registry.h"
 
@@ -51,11 +52,27 @@ struct collected {
 	int count;
 	int stop_after; /* >0: the emitter returns 7 after that many */
 };
-int test_collect_name(void *ctx, const char *name);
-int test_collect_radix(void *ctx, enum crash_listing_kind kind,
-		       const char *name);
 int test_collect_part(void *ctx, const struct crash_part *part,
 		      const struct crash_part_stat *stat);
+/* Drains a listing of days (days "20120408 ...") or of a radix directory
+ * ("d:93 c:<id>") into collected; the listing's result (open or next),
+ * or 7 when stop_after stopped it. */
+int test_list_days(struct crash_store *store, struct crash_call *call,
+		   struct collected *collected);
+int test_list_radix(struct crash_store *store, struct crash_call *call,
+		    const char *day, const char *prefix,
+		    struct collected *collected);
+/* new_crashes' callback: collects the crash ids (and stops as above). */
+int test_collect_queue(void *ctx, const struct crash_queue_entry *entry);
+/* One pass of new_crashes that acknowledges every crash it yields (what
+ * Socorro's consumer does); the ids go to collected. */
+int test_consume_new_crashes(struct crash_store *store,
+			     struct crash_call *call,
+			     struct collected *collected);
+/* Acknowledges crash_id: finds its entry with a pass of new_crashes and
+ * acks it; -ENOENT if no pass yields it. */
+int test_ack(struct crash_store *store, struct crash_call *call,
+	     const char *crash_id);
 
 /* Opens a store tree from JSON text with store_registry_open at
  * "store"; error is filled on failure. */

@@ -20,7 +20,7 @@
 #include "storage/executor/transaction_executor.h"
 #include "storage/null/null_store.h"
 #include "tests/unit/containers/container_test_util.h"
-#include "tests/unit/containers/memory_store.h"
+#include "storage/memory/memory_store.h"
 #include "tests/unit/unit_test.h"
 
 UNIT_TEST_DEFINE_COUNTERS;
@@ -447,7 +447,7 @@ static void test_retry_store_retries_and_counts(void)
 	/* Persistent failure: three attempts, then the error, state failing
 	 * on both nodes, visible in the stats tree. */
 	memory_store_fail(memory, STORE_OP_STAT_CRASH, -1, -ETIMEDOUT, true);
-	CHECK_INT(crash_store_stat_crash(store, &call, ID_A), -ETIMEDOUT);
+	CHECK_INT(crash_store_stat_crash(store, &call, ID_A, NULL), -ETIMEDOUT);
 	CHECK_INT(memory_store_calls(memory, STORE_OP_STAT_CRASH), 3);
 	CHECK(test_contains(call.error.message, "gave up after 3 attempts"));
 	json_t *stats = crash_store_stats(store);
@@ -474,37 +474,101 @@ static void test_retry_store_retries_and_counts(void)
 	crash_store_close(store);
 }
 
-/* A listing that emits one day and then fails operationally, every time. */
-static int half_listing(struct crash_store *store, struct crash_call *call,
-			crash_name_emit_fn emit, void *ctx)
+/* A listing of days that fails operationally after `good` entries (of
+ * 20120408), the first `early_failures` times it is opened before any. */
+struct flaky_listing {
+	struct crash_listing base;
+	int yielded, good;
+};
+
+static int early_failures;
+
+static int flaky_next(struct crash_listing *listing, struct crash_call *call,
+		      struct crash_listing_entry *entry)
 {
-	int result = emit(ctx, "20120408");
-	if (result != 0)
-		return result;
+	struct flaky_listing *self = (struct flaky_listing *)listing;
+	if (self->yielded < self->good) {
+		self->yielded++;
+		entry->kind = CRASH_LISTING_DAY;
+		snprintf(entry->name, sizeof entry->name, "2012040%d",
+			 self->yielded);
+		return 1;
+	}
 	return crash_error_set_operational(&call->error, -ECONNRESET,
 					   "connection reset mid-listing");
 }
 
-static void test_retry_store_does_not_repeat_emitted_entries(void)
+static void flaky_close(struct crash_listing *listing)
+{
+	free(listing);
+}
+
+static const struct crash_listing_ops flaky_listing_ops = {
+	.next = flaky_next,
+	.close = flaky_close,
+};
+
+static int flaky_open_days(struct crash_store *store, struct crash_call *call,
+			   struct crash_listing **out)
+{
+	struct flaky_listing *self = calloc(1, sizeof *self);
+	if (!self)
+		return -ENOMEM;
+	crash_listing_init(&self->base, &flaky_listing_ops, store);
+	self->good = early_failures > 0 ? 0 : 1;
+	if (early_failures > 0)
+		early_failures--;
+	*out = &self->base;
+	return 0;
+}
+
+static struct crash_store *flaky_lister(void)
 {
 	static struct crash_store_ops flaky_lister_ops;
 	flaky_lister_ops = null_store_ops;
-	flaky_lister_ops.list_days = half_listing;
+	flaky_lister_ops.open_days = flaky_open_days;
 	struct crash_store *lister = calloc(1, sizeof *lister);
-	REQUIRE(lister != NULL);
-	crash_store_base_init(lister, &flaky_lister_ops, "store");
+	if (lister)
+		crash_store_base_init(lister, &flaky_lister_ops, "store");
+	return lister;
+}
+
+static void test_retry_store_does_not_repeat_emitted_entries(void)
+{
+	early_failures = 0;
 	struct crash_store *store = open_retry(
-		lister, "{\"policy\": \"infinite\", \"backoff_delays\": [0]}");
+		flaky_lister(),
+		"{\"policy\": \"infinite\", \"backoff_delays\": [0]}");
 	REQUIRE(store != NULL);
 	struct collected days = { .count = 0 };
 	struct crash_call call;
 	crash_call_init(&call);
-	/* Retrying would emit 20120408 again (and loop forever here). */
-	CHECK_INT(crash_store_list_days(store, &call, test_collect_name, &days),
-		  -ECONNRESET);
-	CHECK_STR(days.text, "20120408");
+	/* Retrying would emit 20120401 again (and loop forever here). */
+	CHECK_INT(test_list_days(store, &call, &days), -ECONNRESET);
+	CHECK_STR(days.text, "20120401");
 	CHECK_INT(atomic_load(&store->counters.retries), 0);
-	/* The wrapped store's close frees it: it is a null store. */
+	crash_store_close(store);
+}
+
+/* Before its first entry a listing is retried: the caller has seen
+ * nothing yet. */
+static void test_retry_store_retries_a_listing_before_its_first_entry(void)
+{
+	early_failures = 2;
+	struct crash_store *store = open_retry(
+		flaky_lister(),
+		"{\"policy\": \"limited\", \"backoff_delays\": [0, 0, 0]}");
+	REQUIRE(store != NULL);
+	struct crash_listing *listing = NULL;
+	struct crash_listing_entry entry;
+	struct crash_call call;
+	crash_call_init(&call);
+	REQUIRE(crash_store_open_days(store, &call, &listing) == 0);
+	CHECK_INT(crash_listing_next(listing, &call, &entry), 1);
+	CHECK_STR(entry.name, "20120401");
+	CHECK_INT(atomic_load(&store->counters.retries), 2);
+	CHECK_INT(crash_listing_next(listing, &call, &entry), -ECONNRESET);
+	crash_listing_close(listing);
 	crash_store_close(store);
 }
 
@@ -552,6 +616,7 @@ int main(int argc, char **argv)
 	test_configuration();
 	test_retry_store_retries_and_counts();
 	test_retry_store_does_not_repeat_emitted_entries();
+	test_retry_store_retries_a_listing_before_its_first_entry();
 	test_retry_store_lacks_what_its_child_lacks();
 	return unit_test_exit(argv[0]);
 }

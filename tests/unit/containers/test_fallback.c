@@ -19,7 +19,7 @@
 #include "storage/crash_log.h"
 #include "storage/executor/retry_store.h"
 #include "tests/unit/containers/container_test_util.h"
-#include "tests/unit/containers/memory_store.h"
+#include "storage/memory/memory_store.h"
 #include "tests/unit/unit_test.h"
 
 UNIT_TEST_DEFINE_COUNTERS;
@@ -189,7 +189,7 @@ static void test_reads_fall_through_on_not_found_and_failure(void)
 					&stat),
 		  0);
 	CHECK_INT(stat.size, 11);
-	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_C), -ENOENT);
+	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_C, NULL), -ENOENT);
 	CHECK(test_contains(f.call.error.message, "not in any of its stores"));
 
 	/* The primary failing (down): what the secondary took stays
@@ -219,7 +219,7 @@ static void test_listings_merge_without_duplicates(void)
 	memory_store_put(f.secondary, ID_C, &RAW_PART, "{}", 2);
 
 	struct collected days = { .count = 0 };
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&days),
 		  0);
 	CHECK_INT(days.count, 2);
@@ -228,28 +228,26 @@ static void test_listings_merge_without_duplicates(void)
 
 	/* ID_A and ID_B share the day; the first radix level differs. */
 	struct collected radix = { .count = 0 };
-	CHECK_INT(crash_store_list_radix(f.fallback, &f.call, "20120408", "",
-					 test_collect_radix, &radix),
+	CHECK_INT(test_list_radix(f.fallback, &f.call, "20120408", "", &radix),
 		  0);
 	CHECK_STR(radix.text, "d:93 d:0b");
 	struct collected leaf = { .count = 0 };
-	CHECK_INT(crash_store_list_radix(f.fallback, &f.call, "20120408",
-					 "936ce666", test_collect_radix, &leaf),
+	CHECK_INT(test_list_radix(f.fallback, &f.call, "20120408",
+					 "936ce666", &leaf),
 		  0);
 	CHECK_STR(leaf.text, "c:" ID_A);
-	CHECK_INT(crash_store_list_radix(f.fallback, &f.call, "20120409", "",
-					 test_collect_radix, &leaf),
+	CHECK_INT(test_list_radix(f.fallback, &f.call, "20120409", "", &leaf),
 		  -ENOENT);
 	/* A directory of either member exists; the memory stores have no
 	 * stat_radix_dir, so each answers by listing. */
 	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120408",
-					     "0b"),
+					     "0b", NULL),
 		  0);
 	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120408",
-					     "936c"),
+					     "936c", NULL),
 		  0);
 	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120409",
-					     ""),
+					     "", NULL),
 		  -ENOENT);
 
 	/* The primary's raw crash wins (its size), the secondary adds the
@@ -266,24 +264,24 @@ static void test_listings_merge_without_duplicates(void)
 
 	/* The caller's stop value comes back, and the listing stops. */
 	struct collected first = { .count = 0, .stop_after = 1 };
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&first),
 		  7);
 	CHECK_INT(first.count, 1);
 
 	/* A failing member is left out: the listing is partial, and says
 	 * so in the stats. */
-	memory_store_fail(f.secondary, STORE_OP_LIST_DAYS, 1, -EIO, false);
+	memory_store_fail(f.secondary, STORE_OP_OPEN_DAYS, 1, -EIO, false);
 	struct collected broken = { .count = 0 };
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&broken),
 		  0);
 	CHECK_STR(broken.text, "20120408");
 	CHECK_INT(atomic_load(&f.fallback->counters.partial_listings), 1);
 	/* Every member failing: the failure, naming them. */
-	memory_store_fail(f.primary, STORE_OP_LIST_DAYS, 1, -EIO, false);
-	memory_store_fail(f.secondary, STORE_OP_LIST_DAYS, 1, -EIO, false);
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	memory_store_fail(f.primary, STORE_OP_OPEN_DAYS, 1, -EIO, false);
+	memory_store_fail(f.secondary, STORE_OP_OPEN_DAYS, 1, -EIO, false);
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&broken),
 		  -EIO);
 	CHECK(test_contains(f.call.error.message, "store.primary: injected"));
@@ -300,14 +298,18 @@ static void test_new_crashes_drain_the_secondary_first(void)
 	CHECK_INT(test_save_raw(f.secondary, &f.call, ID_B, "{}", false), 0);
 	CHECK_INT(test_save_raw(f.primary, &f.call, ID_C, "{}", false), 0);
 	struct collected queue = { .count = 0 };
-	CHECK_INT(crash_store_new_crashes(f.fallback, &f.call,
-					  test_collect_name, &queue),
+	CHECK_INT(test_consume_new_crashes(f.fallback, &f.call, &queue),
 		  0);
 	CHECK_STR(queue.text, ID_B " " ID_A " " ID_C);
-	/* ack: the secondary, then the primary. */
-	CHECK_INT(crash_store_ack_crash(f.fallback, &f.call, ID_A), 0);
+	/* Each ack went to the member that yielded the entry. */
 	CHECK_INT(memory_store_calls(f.secondary, STORE_OP_ACK_CRASH), 1);
-	CHECK_INT(memory_store_calls(f.primary, STORE_OP_ACK_CRASH), 1);
+	CHECK_INT(memory_store_calls(f.primary, STORE_OP_ACK_CRASH), 2);
+	/* Taken out of the queue: a second pass yields nothing, and acking
+	 * again is "not queued". */
+	struct collected again = { .count = 0 };
+	CHECK_INT(test_consume_new_crashes(f.fallback, &f.call, &again), 0);
+	CHECK_INT(again.count, 0);
+	CHECK_INT(test_ack(f.fallback, &f.call, ID_A), -ENOENT);
 	crash_store_close(f.fallback);
 }
 
@@ -324,7 +326,7 @@ static void test_remove_from_both(void)
 	CHECK_INT(crash_store_remove(f.fallback, &f.call, ID_A), 0);
 	CHECK(!memory_store_has(f.primary, ID_A, &RAW_PART));
 	CHECK(!memory_store_has(f.secondary, ID_A, &RAW_PART));
-	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_A), -ENOENT);
+	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_A, NULL), -ENOENT);
 	CHECK_INT(crash_store_remove(f.fallback, &f.call, ID_B), 0);
 	CHECK_INT(crash_store_remove(f.fallback, &f.call, ID_B), -ENOENT);
 
@@ -453,18 +455,18 @@ static void test_outage_lookups_answer_from_the_secondary(void)
 	CHECK_INT(crash_store_stat_part(f.fallback, &f.call, ID_C, &DUMP_PART,
 					&stat),
 		  -ENOENT);
-	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_C), -ENOENT);
+	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_C, NULL), -ENOENT);
 	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120201",
-					     "e8"),
+					     "e8", NULL),
 		  -ENOENT);
 	/* What the secondary holds is found. */
 	CHECK_INT(crash_store_stat_part(f.fallback, &f.call, ID_B, &RAW_PART,
 					&stat),
 		  0);
 	CHECK_INT(stat.size, 11);
-	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_B), 0);
+	CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_B, NULL), 0);
 	CHECK_INT(crash_store_stat_radix_dir(f.fallback, &f.call, "20120408",
-					     "0b"),
+					     "0b", NULL),
 		  0);
 	int result = 0;
 	char *text = test_read_part(f.fallback, &f.call, ID_B, &RAW_PART,
@@ -583,11 +585,10 @@ static void list_during_outage(void *arg)
 		job->days = (struct collected){ .count = 0 };
 		job->radix = (struct collected){ .count = 0 };
 		job->parts = (struct collected){ .count = 0 };
-		job->results[0] = crash_store_list_days(
-			f->fallback, &f->call, test_collect_name, &job->days);
-		job->results[1] = crash_store_list_radix(
-			f->fallback, &f->call, "20120408", "",
-			test_collect_radix, &job->radix);
+		job->results[0] = test_list_days(
+			f->fallback, &f->call, &job->days);
+		job->results[1] = test_list_radix(
+			f->fallback, &f->call, "20120408", "", &job->radix);
 		job->results[2] = crash_store_list_parts(
 			f->fallback, &f->call, ID_B, test_collect_part,
 			&job->parts);
@@ -626,8 +627,7 @@ static void test_outage_listings_are_partial(void)
 					 test_collect_part, &parts),
 		  -EIO);
 	CHECK(test_contains(f.call.error.message, "the primary is failing"));
-	CHECK_INT(crash_store_list_radix(f.fallback, &f.call, "20120201", "",
-					 test_collect_radix, &parts),
+	CHECK_INT(test_list_radix(f.fallback, &f.call, "20120201", "", &parts),
 		  -EIO);
 	crash_store_close(f.fallback);
 }
@@ -639,9 +639,9 @@ static void test_listing_finding_the_primary_down(void)
 	struct fixture f;
 	REQUIRE(setup(&f));
 	memory_store_put(f.secondary, ID_B, &RAW_PART, "{}", 2);
-	memory_store_fail(f.primary, STORE_OP_LIST_DAYS, -1, -ETIMEDOUT, true);
+	memory_store_fail(f.primary, STORE_OP_OPEN_DAYS, -1, -ETIMEDOUT, true);
 	struct collected days = { .count = 0 };
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&days),
 		  0);
 	CHECK_STR(days.text, "20120408");
@@ -777,7 +777,7 @@ static void test_probes_ask_once_and_close_the_breaker(void)
 	CHECK_STR(text, "{}");
 	free(text);
 	struct collected days = { .count = 0 };
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&days),
 		  0);
 	CHECK_INT(days.count, 2);
@@ -794,11 +794,11 @@ static void test_read_probes(void)
 	memory_store_put(f.memory, ID_A, &RAW_PART, "{\"p\": 1}", 8);
 	memory_store_fail_all(f.memory, -1, -EIO, true);
 	struct collected days = { .count = 0 };
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&days),
 		  0);
 	CHECK_INT(primary_calls(f.memory), 4);
-	CHECK_INT(crash_store_list_days(f.fallback, &f.call, test_collect_name,
+	CHECK_INT(test_list_days(f.fallback, &f.call,
 					&days),
 		  0);
 	CHECK_INT(primary_calls(f.memory), 5);
@@ -855,12 +855,17 @@ static void test_outage_writes_and_queue(void)
 
 	/* The queue: the secondary's crashes, a partial pass. */
 	struct collected queue = { .count = 0 };
-	CHECK_INT(crash_store_new_crashes(f.fallback, &f.call,
-					  test_collect_name, &queue),
+	CHECK_INT(test_consume_new_crashes(f.fallback, &f.call, &queue),
 		  0);
 	CHECK_STR(queue.text, ID_B);
-	CHECK_INT(crash_store_ack_crash(f.fallback, &f.call, ID_B), 0);
-	CHECK_INT(crash_store_ack_crash(f.fallback, &f.call, ID_A), -EIO);
+	CHECK_INT(test_ack(f.fallback, &f.call, ID_B), -ENOENT);
+	/* An entry the primary yielded cannot be acknowledged while it is
+	 * down: EIO, not "not queued". */
+	struct crash_queue_entry from_primary = {
+		.crash_id = ID_A, .token = { .issuer = f.primary },
+	};
+	CHECK_INT(crash_store_ack_crash(f.fallback, &f.call, &from_primary),
+		  -EIO);
 	CHECK_INT(primary_calls(f.primary), 1);
 	crash_store_close(f.fallback);
 }

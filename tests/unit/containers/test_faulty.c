@@ -17,7 +17,7 @@
 #include "storage/faulty/faulty_store.h"
 #include "storage/null/null_store.h"
 #include "tests/unit/containers/container_test_util.h"
-#include "tests/unit/containers/memory_store.h"
+#include "storage/memory/memory_store.h"
 #include "tests/unit/unit_test.h"
 
 UNIT_TEST_DEFINE_COUNTERS;
@@ -57,7 +57,7 @@ static void test_always_on_chosen_operations(void)
 	/* Other operations pass through. */
 	CHECK_INT(test_save_processed(store, &call, ID_A, "{}", false), 0);
 	CHECK(memory_store_has(memory, ID_A, &PROCESSED_PART));
-	CHECK_INT(crash_store_stat_crash(store, &call, ID_A), 0);
+	CHECK_INT(crash_store_stat_crash(store, &call, ID_A, NULL), 0);
 	CHECK_INT(faulty_store_injected(store), 2);
 	CHECK_INT(atomic_load(&store->counters.errors), 2);
 	json_t *stats = crash_store_stats(store);
@@ -79,7 +79,7 @@ static void test_every_nth_call(void)
 	crash_call_init(&call);
 	int failed_at[10], failures = 0;
 	for (int i = 1; i <= 9; i++) {
-		int result = crash_store_stat_crash(store, &call, ID_A);
+		int result = crash_store_stat_crash(store, &call, ID_A, NULL);
 		if (result != -ENOENT) {
 			CHECK_INT(result, -EIO);
 			CHECK(!call.error.operational);
@@ -118,10 +118,10 @@ static void test_while_trigger_file_exists(void)
 	CHECK_INT(test_save_raw(store, &call, ID_B, "{}", false), -ETIMEDOUT);
 	CHECK(call.error.operational);
 	CHECK(test_contains(call.error.message, "trigger file present"));
-	CHECK_INT(crash_store_stat_crash(store, &call, ID_A), -ETIMEDOUT);
+	CHECK_INT(crash_store_stat_crash(store, &call, ID_A, NULL), -ETIMEDOUT);
 
 	unlink(trigger); /* up again */
-	CHECK_INT(crash_store_stat_crash(store, &call, ID_A), 0);
+	CHECK_INT(crash_store_stat_crash(store, &call, ID_A, NULL), 0);
 	CHECK_INT(test_save_raw(store, &call, ID_B, "{}", false), 0);
 	crash_store_close(store);
 }
@@ -132,7 +132,7 @@ static void test_first_firing_fault_decides(void)
 	struct crash_store *store = open_faulty(
 		memory, "[{\"operations\": [\"remove\"], \"mode\": \"every\", "
 			"\"every\": 2, \"errno\": \"EBUSY\"}, "
-			"{\"operations\": [\"remove\", \"list_days\"], "
+			"{\"operations\": [\"remove\", \"open_days\"], "
 			"\"errno\": \"EACCES\", \"operational\": false}]");
 	REQUIRE(store != NULL);
 	struct crash_call call;
@@ -141,7 +141,7 @@ static void test_first_firing_fault_decides(void)
 	CHECK_INT(crash_store_remove(store, &call, ID_A), -EBUSY);
 	CHECK_INT(crash_store_remove(store, &call, ID_A), -EACCES);
 	struct collected days = { .count = 0 };
-	CHECK_INT(crash_store_list_days(store, &call, test_collect_name, &days),
+	CHECK_INT(test_list_days(store, &call, &days),
 		  -EACCES);
 	CHECK_INT(days.count, 0);
 	crash_store_close(store);

@@ -16,7 +16,7 @@
 #include "containers/primary_deferred_store.h"
 #include "storage/crash_log.h"
 #include "tests/unit/containers/container_test_util.h"
-#include "tests/unit/containers/memory_store.h"
+#include "storage/memory/memory_store.h"
 #include "tests/unit/unit_test.h"
 
 UNIT_TEST_DEFINE_COUNTERS;
@@ -239,21 +239,20 @@ static void test_reads_and_queue(void)
 	char *text = test_read_part(f.store, &f.call, ID_A, &RAW_PART, &result);
 	CHECK_STR(text, "{\"legacy_processing\": 1}");
 	free(text);
-	CHECK_INT(crash_store_stat_crash(f.store, &f.call, ID_B), 0);
-	CHECK_INT(crash_store_stat_crash(f.store, &f.call, ID_C), -ENOENT);
+	CHECK_INT(crash_store_stat_crash(f.store, &f.call, ID_B, NULL), 0);
+	CHECK_INT(crash_store_stat_crash(f.store, &f.call, ID_C, NULL), -ENOENT);
 	struct collected radix = { .count = 0 };
-	CHECK_INT(crash_store_list_radix(f.store, &f.call, "20120408", "",
-					 test_collect_radix, &radix),
+	CHECK_INT(test_list_radix(f.store, &f.call, "20120408", "", &radix),
 		  0);
 	CHECK_INT(radix.count, 2);
 	/* Deferred crashes are never offered for processing. */
 	struct collected queue = { .count = 0 };
-	CHECK_INT(crash_store_new_crashes(f.store, &f.call, test_collect_name,
+	CHECK_INT(test_consume_new_crashes(f.store, &f.call,
 					  &queue),
 		  0);
 	CHECK_STR(queue.text, ID_B);
 	CHECK_INT(memory_store_calls(f.deferred, STORE_OP_NEW_CRASHES), 0);
-	CHECK_INT(crash_store_ack_crash(f.store, &f.call, ID_A), -ENOENT);
+	CHECK_INT(test_ack(f.store, &f.call, ID_A), -ENOENT);
 
 	/* Remove from wherever the crash is. */
 	CHECK_INT(crash_store_remove(f.store, &f.call, ID_A), 0);
@@ -299,7 +298,7 @@ static void test_processed_store(void)
 
 	/* A crash with only a processed part is still a crash here. */
 	memory_store_put(f.processed, ID_C, &PROCESSED_PART, "{}", 2);
-	CHECK_INT(crash_store_stat_crash(f.store, &f.call, ID_C), 0);
+	CHECK_INT(crash_store_stat_crash(f.store, &f.call, ID_C, NULL), 0);
 
 	/* Removal reaches the processed store too (Socorro's never did). */
 	CHECK_INT(crash_store_remove_part(f.store, &f.call, ID_A,

@@ -377,15 +377,69 @@ static int collect(struct test_names *names, int kind, const char *name)
 	return 0;
 }
 
-int test_collect_name(void *ctx, const char *name)
+static int collect_entry(void *ctx, const struct crash_listing_entry *entry)
 {
-	return collect(ctx, 0, name);
+	return collect(ctx, (int)entry->kind, entry->name);
 }
 
-int test_collect_radix(void *ctx, enum crash_listing_kind kind,
-		       const char *name)
+int test_list_days(struct crash_store *store, struct crash_call *call,
+		   struct test_names *names)
 {
-	return collect(ctx, (int)kind, name);
+	struct crash_listing *listing;
+	int result = crash_store_open_days(store, call, &listing);
+	if (result < 0)
+		return result;
+	return crash_listing_drain(listing, call, collect_entry, names);
+}
+
+int test_list_radix(struct crash_store *store, struct crash_call *call,
+		    const char *day, const char *prefix,
+		    struct test_names *names)
+{
+	struct crash_listing *listing;
+	int result = crash_store_open_radix(store, call, day, prefix,
+					    &listing);
+	if (result < 0)
+		return result;
+	return crash_listing_drain(listing, call, collect_entry, names);
+}
+
+int test_collect_queue(void *ctx, const struct crash_queue_entry *entry)
+{
+	return collect(ctx, 0, entry->crash_id);
+}
+
+struct consumer {
+	struct crash_store *store;
+	struct test_names *names;
+	int ack_result;
+};
+
+static int consume_entry(void *ctx, const struct crash_queue_entry *entry)
+{
+	struct consumer *consumer = ctx;
+	int result = collect(consumer->names, 0, entry->crash_id);
+	if (result != 0)
+		return result; /* stopped: not consumed, as Socorro */
+	struct crash_call call;
+	crash_call_init(&call);
+	int acked = crash_store_ack_crash(consumer->store, &call, entry);
+	if (acked < 0 && consumer->ack_result == 0) {
+		fprintf(stderr, "ack %s: %s\n", entry->crash_id,
+			call.error.message);
+		consumer->ack_result = acked;
+	}
+	return 0;
+}
+
+int test_consume_new_crashes(struct crash_store *store,
+			     struct crash_call *call,
+			     struct test_names *names)
+{
+	struct consumer consumer = { .store = store, .names = names };
+	int result = crash_store_new_crashes(store, call, consume_entry,
+					     &consumer);
+	return result == 0 ? consumer.ack_result : result;
 }
 
 bool test_names_has(const struct test_names *names, int kind,

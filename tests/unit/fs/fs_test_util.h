@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "storage/crash_listing.h"
 #include "storage/crash_store.h"
 #include "storage/fs/fs_store.h"
 
@@ -91,9 +92,20 @@ struct test_names {
 	int stop_at;
 	int stop_value;
 };
-int test_collect_name(void *ctx, const char *name);
-int test_collect_radix(void *ctx, enum crash_listing_kind kind,
-		       const char *name);
+/* Drains a listing of days or of a radix directory into names (kinds:
+ * CRASH_LISTING_*); the result of the open or of next, or stop_value. */
+int test_list_days(struct crash_store *store, struct crash_call *call,
+		   struct test_names *names);
+int test_list_radix(struct crash_store *store, struct crash_call *call,
+		    const char *day, const char *prefix,
+		    struct test_names *names);
+/* new_crashes' callback: collects the ids without acknowledging them. */
+int test_collect_queue(void *ctx, const struct crash_queue_entry *entry);
+/* A pass of new_crashes acknowledging each crash as it is yielded (what
+ * Socorro's consumer ends up doing); the ids go to names. */
+int test_consume_new_crashes(struct crash_store *store,
+			     struct crash_call *call,
+			     struct test_names *names);
 /* True if names holds name (with kind, if kind != 0). */
 bool test_names_has(const struct test_names *names, int kind,
 		    const char *name);

@@ -333,8 +333,7 @@ static void test_example2(void)
 		struct test_names names = { 0 };
 		struct crash_call call;
 		crash_call_init(&call);
-		CHECK_INT(crash_store_new_crashes(s.store, &call,
-						  test_collect_name, &names),
+		CHECK_INT(test_consume_new_crashes(s.store, &call, &names),
 			  0);
 		CHECK_INT(names.count, 1);
 		CHECK_STR(names.names[0], E);
@@ -400,14 +399,14 @@ static void test_reads(enum fs_layout layout)
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	crash_call_init(&call);
 
-	CHECK_INT(crash_store_stat_crash(s.store, &call, A), 0);
+	CHECK_INT(crash_store_stat_crash(s.store, &call, A, NULL), 0);
 	/* B shares A's leaf in the legacy layouts: still not here. */
-	CHECK_INT(crash_store_stat_crash(s.store, &call, ID_B), -ENOENT);
+	CHECK_INT(crash_store_stat_crash(s.store, &call, ID_B, NULL), -ENOENT);
 	CHECK(strstr(call.error.message, ID_B) != NULL);
-	CHECK_INT(crash_store_stat_crash(s.store, &call, "not-an-id"),
+	CHECK_INT(crash_store_stat_crash(s.store, &call, "not-an-id", NULL),
 		  -EINVAL);
 	CHECK_INT(crash_store_stat_crash(s.store, &call,
-					 "936CE666-ff3b-4c7a-9674-367fe2120408"),
+					 "936CE666-ff3b-4c7a-9674-367fe2120408", NULL),
 		  -EINVAL);
 
 	struct part_list list = { 0 };
@@ -518,7 +517,7 @@ static void test_empty_dump_name(enum fs_layout layout)
 		CHECK_INT(crash_store_save_raw_crash(s.store, &call, ID_B,
 						     &raw.blob, &bad, 1),
 			  -EINVAL);
-		CHECK_INT(crash_store_stat_crash(s.store, &call, ID_B),
+		CHECK_INT(crash_store_stat_crash(s.store, &call, ID_B, NULL),
 			  -ENOENT);
 	}
 	CHECK_INT(crash_store_save_raw_crash(s.store, &call, "bad-id",
@@ -531,7 +530,7 @@ static void test_empty_dump_name(enum fs_layout layout)
 	scratch_close(&s);
 }
 
-static void test_list_days(void)
+static void test_listing_days(void)
 {
 	struct scratch s;
 	struct crash_call call;
@@ -549,7 +548,7 @@ static void test_list_days(void)
 	close(open(test_path(path, sizeof path, "%s/20120410", s.root),
 		   O_CREAT | O_WRONLY, 0644));
 	struct test_names names = { 0 };
-	CHECK_INT(crash_store_list_days(s.store, &call, test_collect_name,
+	CHECK_INT(test_list_days(s.store, &call,
 					&names),
 		  0);
 	CHECK_INT(names.count, 2);
@@ -557,7 +556,7 @@ static void test_list_days(void)
 	CHECK(test_names_has(&names, 0, "20120201"));
 	/* A stop value comes back as the result. */
 	struct test_names stop = { .stop_at = 1, .stop_value = 42 };
-	CHECK_INT(crash_store_list_days(s.store, &call, test_collect_name,
+	CHECK_INT(test_list_days(s.store, &call,
 					&stop),
 		  42);
 	scratch_close(&s);
@@ -570,7 +569,7 @@ static void touch(const char *path)
 		close(fd);
 }
 
-static void test_list_radix(enum fs_layout layout)
+static void test_listing_radix(enum fs_layout layout)
 {
 	struct scratch s;
 	struct crash_call call;
@@ -605,28 +604,24 @@ static void test_list_radix(enum fs_layout layout)
 			"%s/936ce666-dddd-4c7a-9674-367fe1120408.json", leaf));
 
 	struct test_names top = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "",
-					 test_collect_radix, &top),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "", &top),
 		  0);
 	CHECK_INT(top.count, 1);
 	CHECK(test_names_has(&top, CRASH_LISTING_RADIX_DIR, "93"));
 	struct test_names level1 = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "93",
-					 test_collect_radix, &level1),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "93", &level1),
 		  0);
 	CHECK_INT(level1.count, 1);
 	CHECK(test_names_has(&level1, CRASH_LISTING_RADIX_DIR, "6c"));
 	struct test_names level2 = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "936c",
-					 test_collect_radix, &level2),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "936c", &level2),
 		  0);
 	CHECK_INT(level2.count, 3);
 	CHECK(test_names_has(&level2, CRASH_LISTING_CRASH, A));
 	CHECK(test_names_has(&level2, CRASH_LISTING_CRASH, ID_B));
 	CHECK(test_names_has(&level2, CRASH_LISTING_RADIX_DIR, "e6"));
 	struct test_names level3 = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "936ce6",
-					 test_collect_radix, &level3),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "936ce6", &level3),
 		  0);
 	CHECK_INT(level3.count, 1);
 	CHECK(test_names_has(&level3, CRASH_LISTING_CRASH, deep));
@@ -651,15 +646,15 @@ static void test_list_radix(enum fs_layout layout)
 				  "%s/936ce666-0004-4c7a-9674-367fe2120408",
 				  leaf));
 		struct test_names again = { 0 };
-		CHECK_INT(crash_store_list_radix(s.store, &call, "20120408",
-						 "936c", test_collect_radix,
+		CHECK_INT(test_list_radix(s.store, &call, "20120408",
+						 "936c",
 						 &again),
 			  0);
 		CHECK_INT(again.count, 6);
 		CHECK(test_names_has(&again, CRASH_LISTING_CRASH, c1));
 		CHECK(test_names_has(&again, CRASH_LISTING_CRASH, c2));
 		CHECK(test_names_has(&again, CRASH_LISTING_CRASH, c3));
-		CHECK_INT(crash_store_stat_crash(s.store, &call, c3), 0);
+		CHECK_INT(crash_store_stat_crash(s.store, &call, c3, NULL), 0);
 		struct part_list list = { 0 };
 		CHECK_INT(crash_store_list_parts(s.store, &call, c1,
 						 collect_part, &list),
@@ -668,51 +663,46 @@ static void test_list_radix(enum fs_layout layout)
 		CHECK_INT(list.other, 3);
 		CHECK_INT(crash_store_stat_crash(
 				  s.store, &call,
-				  "936ce666-0004-4c7a-9674-367fe2120408"),
+				  "936ce666-0004-4c7a-9674-367fe2120408", NULL),
 			  -ENOENT);
 	}
 
 	struct test_names missing = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "9370",
-					 test_collect_radix, &missing),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "9370", &missing),
 		  -ENOENT);
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120409", "",
-					 test_collect_radix, &missing),
+	CHECK_INT(test_list_radix(s.store, &call, "20120409", "", &missing),
 		  -ENOENT);
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20121340", "",
-					 test_collect_radix, &missing),
+	CHECK_INT(test_list_radix(s.store, &call, "20121340", "", &missing),
 		  -EINVAL);
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "9",
-					 test_collect_radix, &missing),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "9", &missing),
 		  -EINVAL);
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20120408", "../..",
-					 test_collect_radix, &missing),
+	CHECK_INT(test_list_radix(s.store, &call, "20120408", "../..", &missing),
 		  -EINVAL);
 	CHECK_INT(missing.count, 0);
 
 	/* The same directories by stat_radix_dir, which does not list. */
-	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408", ""),
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408", "", NULL),
 		  0);
 	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
-					     "936c"),
+					     "936c", NULL),
 		  0);
 	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
-					     "936ce6"),
+					     "936ce6", NULL),
 		  0);
 	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
-					     "9370"),
+					     "9370", NULL),
 		  -ENOENT);
-	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120409", ""),
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120409", "", NULL),
 		  -ENOENT);
-	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20121340", ""),
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20121340", "", NULL),
 		  -EINVAL);
 	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
-					     "../.."),
+					     "../..", NULL),
 		  -EINVAL);
 	/* A file where a directory would be is no directory. */
 	touch(test_path(junk, sizeof junk, "%s/20120408/name/94", s.root));
 	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
-					     "94"),
+					     "94", NULL),
 		  -ENOENT);
 	scratch_close(&s);
 }
@@ -731,15 +721,15 @@ static void test_deep_radix(void)
 				    "%s/20071025/name/0b/ba/92/9f/-8/%s/%s.json",
 				    s.root, id, id)));
 	struct test_names names = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20071025",
-					 "0bba929f", test_collect_radix,
+	CHECK_INT(test_list_radix(s.store, &call, "20071025",
+					 "0bba929f",
 					 &names),
 		  0);
 	CHECK_INT(names.count, 1);
 	CHECK(test_names_has(&names, CRASH_LISTING_RADIX_DIR, "-8"));
 	struct test_names leaf = { 0 };
-	CHECK_INT(crash_store_list_radix(s.store, &call, "20071025",
-					 "0bba929f-8", test_collect_radix,
+	CHECK_INT(test_list_radix(s.store, &call, "20071025",
+					 "0bba929f-8",
 					 &leaf),
 		  0);
 	CHECK_INT(leaf.count, 1);
@@ -756,11 +746,11 @@ int main(void)
 		test_example1(all_layouts[i], 2);
 		test_reads(all_layouts[i]);
 		test_empty_dump_name(all_layouts[i]);
-		test_list_radix(all_layouts[i]);
+		test_listing_radix(all_layouts[i]);
 	}
 	test_example2();
 	test_example3();
-	test_list_days();
+	test_listing_days();
 	test_deep_radix();
 	return unit_test_exit("test_fs_layouts");
 }

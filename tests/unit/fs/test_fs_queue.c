@@ -70,8 +70,7 @@ static int pass(struct scratch *s, struct test_names *names)
 {
 	struct crash_call call;
 	crash_call_init(&call);
-	int result = crash_store_new_crashes(s->store, &call,
-					     test_collect_name, names);
+	int result = test_consume_new_crashes(s->store, &call, names);
 	if (result < 0)
 		fprintf(stderr, "new_crashes: %s\n", call.error.message);
 	return result;
@@ -464,24 +463,83 @@ static void test_late_dump_requeues(enum fs_layout layout)
 	scratch_close(&s);
 }
 
+/* Entries of a pass, kept for acks later. */
+struct entries {
+	struct crash_queue_entry entries[8];
+	int count;
+};
+
+static int keep_entry(void *ctx, const struct crash_queue_entry *entry)
+{
+	struct entries *kept = ctx;
+	if (kept->count < 8)
+		kept->entries[kept->count++] = *entry;
+	return 0;
+}
+
+static int pass_keeping(struct scratch *s, struct entries *kept)
+{
+	struct crash_call call;
+	crash_call_init(&call);
+	kept->count = 0;
+	return crash_store_new_crashes(s->store, &call, keep_entry, kept);
+}
+
+/* A pass takes nothing; the ack of its entry takes the crash out of the
+ * queue, once; a crash saved again between the pass and the ack stays
+ * queued (a new version). */
 static void test_ack(enum fs_layout layout)
 {
 	struct scratch s;
 	struct crash_call call;
+	struct entries kept;
 	char path[PATH_MAX];
 	REQUIRE(scratch_open(&s, "ack", layout, 4));
 	crash_call_init(&call);
 	REQUIRE(save_raw(&s, A, "{}") == 0);
-	CHECK_INT(crash_store_ack_crash(s.store, &call, A), 0);
+	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
+	CHECK_INT(pass_keeping(&s, &kept), 0);
+	REQUIRE(kept.count == 1);
+	CHECK_STR(kept.entries[0].crash_id, A);
+	CHECK(test_exists(back_link_a(&s, path)));
+	CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
+	CHECK_INT(pass_keeping(&s, &kept), 0);
+	CHECK_INT(kept.count, 1); /* a listing takes nothing */
+
+	CHECK_INT(crash_store_ack_crash(s.store, &call, &kept.entries[0]), 0);
 	CHECK(!test_exists(back_link_a(&s, path)));
 	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-	CHECK_INT(crash_store_ack_crash(s.store, &call, A), 0);
-	CHECK_INT(crash_store_ack_crash(s.store, &call, B), -ENOENT);
-	CHECK_INT(crash_store_ack_crash(s.store, &call, "x"), -EINVAL);
+	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10")));
+	CHECK_INT(crash_store_ack_crash(s.store, &call, &kept.entries[0]),
+		  -ENOENT);
+	struct crash_queue_entry other = kept.entries[0];
+	memcpy(other.crash_id, B, sizeof other.crash_id);
+	CHECK_INT(crash_store_ack_crash(s.store, &call, &other), -ENOENT);
+	memcpy(other.crash_id, "x", 2);
+	CHECK_INT(crash_store_ack_crash(s.store, &call, &other), -EINVAL);
+	CHECK_INT(pass_keeping(&s, &kept), 0);
+	CHECK_INT(kept.count, 0);
+
+	/* Saved again after the pass, before the ack: queued anew. */
+	test_clock_set(&s.clock, 2012, 4, 8, 10, 52, 10);
+	REQUIRE(save_raw(&s, A, "{\"v\": 1}") == 0);
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
-	struct test_names names = { 0 };
-	CHECK_INT(pass(&s, &names), 0);
-	CHECK_INT(names.count, 0);
+	CHECK_INT(pass_keeping(&s, &kept), 0);
+	REQUIRE(kept.count == 1);
+	struct test_blob raw;
+	REQUIRE(test_blob_make(&raw, s.spool, "{\"v\": 2}", 8, 2000) == 0);
+	CHECK_INT(crash_store_save_raw_crash(s.store, &call, A, &raw.blob, NULL,
+					     0),
+		  0);
+	test_blob_free(&raw);
+	struct crash_queue_entry stale = kept.entries[0];
+	CHECK_INT(crash_store_ack_crash(s.store, &call, &stale), 0);
+	CHECK(test_exists(back_link_a(&s, path)));
+	CHECK_INT(pass_keeping(&s, &kept), 0);
+	REQUIRE(kept.count == 1);
+	CHECK(kept.entries[0].token.value[0] != stale.token.value[0]);
+	CHECK_INT(crash_store_ack_crash(s.store, &call, &kept.entries[0]), 0);
+	CHECK(!test_exists(back_link_a(&s, path)));
 	scratch_close(&s);
 }
 
@@ -499,7 +557,7 @@ static void test_not_dated(void)
 	struct crash_call call;
 	struct test_names names = { 0 };
 	crash_call_init(&call);
-	CHECK_INT(crash_store_new_crashes(radix, &call, test_collect_name,
+	CHECK_INT(test_consume_new_crashes(radix, &call,
 					  &names),
 		  0);
 	CHECK_INT(names.count, 0);

@@ -117,8 +117,8 @@ static void test_remove_examples(enum fs_layout layout)
 		CHECK(!test_exists(at(&s, path, LEAF_A "/" A)));
 		CHECK(test_exists(at(&s, path, LEAF_A "/" B)));
 	}
-	CHECK_INT(crash_store_stat_crash(s.store, &s.call, A), -ENOENT);
-	CHECK_INT(crash_store_stat_crash(s.store, &s.call, B), 0);
+	CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL), -ENOENT);
+	CHECK_INT(crash_store_stat_crash(s.store, &s.call, B, NULL), 0);
 	/* Gone is gone; unknown C shares the leaf: -ENOENT either way. */
 	CHECK_INT(crash_store_remove(s.store, &s.call, A), -ENOENT);
 	CHECK_INT(crash_store_remove(s.store, &s.call, C), -ENOENT);
@@ -128,8 +128,7 @@ static void test_remove_examples(enum fs_layout layout)
 	if (s.dated) {
 		struct test_names names = { 0 };
 		test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
-		CHECK_INT(crash_store_new_crashes(s.store, &s.call,
-						  test_collect_name, &names),
+		CHECK_INT(test_consume_new_crashes(s.store, &s.call, &names),
 			  0);
 		CHECK_INT(names.count, 1);
 		CHECK_STR(names.names[0], B);
@@ -164,7 +163,7 @@ static void test_remove_parts(enum fs_layout layout)
 	CHECK_INT(crash_store_remove_part(s.store, &s.call, A, &bad), -EINVAL);
 	if (s.legacy) {
 		/* No file left: the crash is gone, its links with it. */
-		CHECK_INT(crash_store_stat_crash(s.store, &s.call, A),
+		CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL),
 			  -ENOENT);
 		CHECK(!test_exists(at(&s, path, LEAF_A "/" A)));
 		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
@@ -173,7 +172,7 @@ static void test_remove_parts(enum fs_layout layout)
 		/* The crash directory stays (with date_root if dated) until
 		 * remove() takes it. */
 		CHECK(test_exists(at(&s, path, DIR_A)));
-		CHECK_INT(crash_store_stat_crash(s.store, &s.call, A), 0);
+		CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL), 0);
 		CHECK_INT(crash_store_remove(s.store, &s.call, A), 0);
 		CHECK(!test_exists(at(&s, path, DIR_A)));
 		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
@@ -271,7 +270,7 @@ static void test_stale_links_in_leaf(void)
 	unlink(at(&s, path, LEAF_A "/" A ".dump"));
 	unlink(at(&s, path, LEAF_A "/" A ".upload_file_minidump_flash1.dump"));
 	unlink(at(&s, path, "20120408/date/10/52_10/" A));
-	CHECK_INT(crash_store_stat_crash(s.store, &s.call, A), 0);
+	CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL), 0);
 	CHECK_INT(crash_store_remove(s.store, &s.call, A), 0);
 	CHECK(!test_exists(at(&s, path, LEAF_A "/" A ".jsonz")));
 	CHECK(!test_exists(at(&s, path, LEAF_A "/" A)));

@@ -449,7 +449,7 @@ static void test_threads(enum fs_layout layout)
 	/* One queue entry per crash, the shared one included. */
 	struct test_names names = { 0 };
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
-	CHECK_INT(crash_store_new_crashes(s.store, &s.call, test_collect_name,
+	CHECK_INT(test_consume_new_crashes(s.store, &s.call,
 					  &names),
 		  0);
 	CHECK_INT(names.count, dated ? THREADS + 1 : 0);

@@ -1,23 +1,43 @@
 /*
- * memory_store.h - an in-memory crash store for the container tests.
+ * memory_store.h - crashes kept in memory: {"type": "memory", "max_bytes":
+ * N} (default 64 MiB; a save past it fails with ENOSPC).
  *
- * Implements every slot but remove_radix_dir (it keeps no directories), a
- * queue of new crashes (every saved raw crash, in order), per-operation
- * call counts and reconnects, and injected failures: the next N calls of
- * an operation fail with a chosen errno, operational or not.
+ * A real store of the tree, meant for tests and drills: it answers every
+ * operation but remove_radix_dir (it keeps no directories), lists through
+ * list_crashes alone (so the core's derived radix directories are
+ * exercised), keeps a queue of new crashes (every saved raw crash, in save
+ * order, until acknowledged) and a version per part.  Everything is lost
+ * when the daemon stops.
  *
- * Test-only: parts are held in memory whole.  Threads: CRASH_STORE_SERIAL
- * (the wrappers lock); the memory_store_* helpers take the same lock.
+ * For tests it also counts calls and reconnects per operation and can be
+ * told to fail: the next N calls of an operation fail with a chosen errno,
+ * operational or not (memory_store_fail).
+ *
+ * Threads: CRASH_STORE_PARALLEL; one mutex guards everything, and it is
+ * never held while a callback runs (list_parts, new_crashes), so a
+ * callback may call the store.
  */
-#ifndef CRASHFS_TESTS_UNIT_CONTAINERS_MEMORY_STORE_H
-#define CRASHFS_TESTS_UNIT_CONTAINERS_MEMORY_STORE_H
+#ifndef CRASHFS_STORAGE_MEMORY_MEMORY_STORE_H
+#define CRASHFS_STORAGE_MEMORY_MEMORY_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "storage/crash_store.h"
 #include "storage/executor/forwarding_store.h"
+#include "storage/store_registry.h"
 
+extern const struct crash_store_ops memory_store_ops;
+
+/* The "memory" type of the registry. */
+int memory_store_open_json(const json_t *node, const char *node_path,
+			   const struct crash_store_env *env,
+			   struct crash_store **out, struct crash_error *error);
+
+/* A store holding at most max_bytes of parts (0: the default). */
+struct crash_store *memory_store_new_bounded(const char *node_path,
+					     uint64_t max_bytes);
 struct crash_store *memory_store_new(const char *node_path);
 
 /* The next count calls (-1: every call) of kind fail with code. */

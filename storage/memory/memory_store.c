@@ -1,17 +1,22 @@
 /*
- * memory_store.c - crashes in linked lists, for tests.
+ * memory_store.c - crashes in linked lists (see memory_store.h).
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "storage/crash_id.h"
 #include "storage/crash_part.h"
-#include "tests/unit/containers/memory_store.h"
+#include "storage/crash_listing.h"
+#include "storage/memory/memory_store.h"
+#include "storage/store_config.h"
+
+#define MEMORY_STORE_DEFAULT_MAX_BYTES (UINT64_C(64) << 20)
 
 struct memory_part {
 	struct memory_part *next;
@@ -20,17 +25,22 @@ struct memory_part {
 	char *bytes;
 	size_t size;
 	struct timespec mtime;
+	uint64_t version;
 };
 
 struct memory_crash {
 	struct memory_crash *next;
 	char crash_id[CRASH_ID_LENGTH + 1];
 	struct memory_part *parts;
+	struct timespec changed; /* the last save or removal of a part */
 };
 
+/* A queued crash; version tells a re-save after a pass from the save the
+ * pass saw. */
 struct queued {
 	struct queued *next;
 	char crash_id[CRASH_ID_LENGTH + 1];
+	uint64_t version;
 };
 
 struct injected_failure {
@@ -41,7 +51,9 @@ struct injected_failure {
 
 struct memory_store {
 	struct crash_store base;
-	pthread_mutex_t lock; /* for the helpers; the wrapper serialises */
+	pthread_mutex_t lock; /* everything below */
+	uint64_t max_bytes, bytes;
+	uint64_t next_version;
 	struct memory_crash *crashes;
 	struct queued *queue;
 	unsigned calls[STORE_OP_COUNT];
@@ -49,8 +61,6 @@ struct memory_store {
 	int last_adoptable;
 	struct injected_failure failures[STORE_OP_COUNT];
 };
-
-extern const struct crash_store_ops memory_store_ops;
 
 static atomic_uint closed_count;
 
@@ -64,21 +74,35 @@ static struct memory_store *memory_from(struct crash_store *store)
 	return crash_store_downcast(store, &memory_store_ops);
 }
 
-static void free_part(struct memory_part *part)
+static void free_part(struct memory_store *self, struct memory_part *part)
 {
+	self->bytes -= part->size;
 	free(part->dump_name);
 	free(part->bytes);
 	free(part);
 }
 
-static void free_crash(struct memory_crash *crash)
+static void free_crash(struct memory_store *self, struct memory_crash *crash)
 {
 	while (crash->parts) {
 		struct memory_part *next = crash->parts->next;
-		free_part(crash->parts);
+		free_part(self, crash->parts);
 		crash->parts = next;
 	}
 	free(crash);
+}
+
+static void drop_queued(struct memory_store *self, const char *crash_id)
+{
+	for (struct queued **link = &self->queue; *link;
+	     link = &(*link)->next) {
+		if (strcmp((*link)->crash_id, crash_id) == 0) {
+			struct queued *gone = *link;
+			*link = gone->next;
+			free(gone);
+			return;
+		}
+	}
 }
 
 static void memory_close(struct crash_store *store)
@@ -86,7 +110,7 @@ static void memory_close(struct crash_store *store)
 	struct memory_store *self = memory_from(store);
 	while (self->crashes) {
 		struct memory_crash *next = self->crashes->next;
-		free_crash(self->crashes);
+		free_crash(self, self->crashes);
 		self->crashes = next;
 	}
 	while (self->queue) {
@@ -100,16 +124,19 @@ static void memory_close(struct crash_store *store)
 	atomic_fetch_add(&closed_count, 1);
 }
 
-/* Counts the call and returns an injected failure, or 0. */
+/* Locks the store, counts the call and returns an injected failure (the
+ * lock then released), or 0 with the lock held. */
 static int enter(struct memory_store *self, struct crash_call *call,
 		 enum store_operation_kind kind)
 {
+	pthread_mutex_lock(&self->lock);
 	struct injected_failure *failure = &self->failures[kind];
 	self->calls[kind]++;
 	if (failure->remaining == 0)
 		return 0;
 	if (failure->remaining > 0)
 		failure->remaining--;
+	pthread_mutex_unlock(&self->lock);
 	if (failure->operational)
 		return crash_error_set_operational(&call->error, failure->code,
 						   "injected %s failure",
@@ -117,6 +144,12 @@ static int enter(struct memory_store *self, struct crash_call *call,
 	return crash_error_set(&call->error, failure->code,
 			       "injected %s failure",
 			       store_operation_name(kind));
+}
+
+static int leave(struct memory_store *self, int result)
+{
+	pthread_mutex_unlock(&self->lock);
+	return result;
 }
 
 static struct memory_crash *find_crash(struct memory_store *self,
@@ -142,6 +175,11 @@ static struct memory_part **find_part(struct memory_crash *crash,
 	return link;
 }
 
+static void touch(struct memory_crash *crash)
+{
+	clock_gettime(CLOCK_REALTIME, &crash->changed);
+}
+
 static struct memory_crash *get_crash(struct memory_store *self,
 				      const char *crash_id)
 {
@@ -157,16 +195,24 @@ static struct memory_crash *get_crash(struct memory_store *self,
 	return crash;
 }
 
+/* Keeps bytes (taken over) as the part; lock held. */
 static int put_bytes(struct memory_store *self, const char *crash_id,
 		     const struct crash_part *part, char *bytes, size_t size,
 		     struct timespec mtime)
 {
-	struct memory_crash *crash = get_crash(self, crash_id);
+	struct memory_crash *crash = find_crash(self, crash_id);
+	struct memory_part **link = crash ? find_part(crash, part) : NULL;
+	uint64_t replaced = link && *link ? (*link)->size : 0;
+	if (self->bytes - replaced + size > self->max_bytes) {
+		free(bytes);
+		return -ENOSPC;
+	}
+	crash = get_crash(self, crash_id);
 	if (!crash) {
 		free(bytes);
 		return -ENOMEM;
 	}
-	struct memory_part **link = find_part(crash, part);
+	link = find_part(crash, part);
 	if (!*link) {
 		*link = calloc(1, sizeof **link);
 		if (!*link) {
@@ -177,10 +223,14 @@ static int put_bytes(struct memory_store *self, const char *crash_id,
 		(*link)->dump_name = part->dump_name ? strdup(part->dump_name)
 						     : NULL;
 	}
+	self->bytes -= (*link)->size;
 	free((*link)->bytes);
 	(*link)->bytes = bytes;
 	(*link)->size = size;
 	(*link)->mtime = mtime;
+	(*link)->version = ++self->next_version;
+	self->bytes += size;
+	touch(crash);
 	return 0;
 }
 
@@ -210,26 +260,45 @@ static int save_blob(struct memory_store *self, struct crash_call *call,
 {
 	char *bytes = NULL;
 	self->last_adoptable = blob->adoptable;
+	if (blob->size < 0 || (uint64_t)blob->size > self->max_bytes)
+		return crash_error_set(&call->error, -ENOSPC,
+				       "%s: %s: a part of %lld bytes does not "
+				       "fit in max_bytes %llu",
+				       self->base.node_path, crash_id,
+				       (long long)blob->size,
+				       (unsigned long long)self->max_bytes);
 	int result = read_blob(blob, &bytes);
 	if (result == 0)
 		result = put_bytes(self, crash_id, part, bytes,
 				   (size_t)blob->size, blob->mtime);
+	if (result == -ENOSPC)
+		return crash_error_set(&call->error, result,
+				       "%s: %s: store full (%llu of max_bytes "
+				       "%llu in use)",
+				       self->base.node_path, crash_id,
+				       (unsigned long long)self->bytes,
+				       (unsigned long long)self->max_bytes);
 	if (result < 0)
 		return crash_error_set(&call->error, result,
 				       "cannot keep part of %s", crash_id);
 	return 0;
 }
 
+/* Queues a crash (again: a re-save is a new version to process). */
 static void enqueue(struct memory_store *self, const char *crash_id)
 {
 	struct queued **link = &self->queue;
-	for (; *link; link = &(*link)->next)
-		if (strcmp((*link)->crash_id, crash_id) == 0)
+	for (; *link; link = &(*link)->next) {
+		if (strcmp((*link)->crash_id, crash_id) == 0) {
+			(*link)->version = ++self->next_version;
 			return;
+		}
+	}
 	*link = calloc(1, sizeof **link);
-	if (*link)
-		snprintf((*link)->crash_id, sizeof (*link)->crash_id, "%s",
-			 crash_id);
+	if (!*link)
+		return;
+	snprintf((*link)->crash_id, sizeof (*link)->crash_id, "%s", crash_id);
+	(*link)->version = ++self->next_version;
 }
 
 static int memory_save_raw_crash(struct crash_store *store,
@@ -251,7 +320,7 @@ static int memory_save_raw_crash(struct crash_store *store,
 	}
 	if (result == 0)
 		enqueue(self, crash_id);
-	return result;
+	return leave(self, result);
 }
 
 static int memory_save_dump(struct crash_store *store, struct crash_call *call,
@@ -263,7 +332,7 @@ static int memory_save_dump(struct crash_store *store, struct crash_call *call,
 		return result;
 	struct crash_part part = { .type = CRASH_PART_DUMP,
 				   .dump_name = dump->dump_name };
-	return save_blob(self, call, crash_id, &part, &dump->blob);
+	return leave(self, save_blob(self, call, crash_id, &part, &dump->blob));
 }
 
 static int memory_save_processed(struct crash_store *store,
@@ -275,7 +344,7 @@ static int memory_save_processed(struct crash_store *store,
 	if (result < 0)
 		return result;
 	struct crash_part part = { .type = CRASH_PART_PROCESSED };
-	return save_blob(self, call, crash_id, &part, processed);
+	return leave(self, save_blob(self, call, crash_id, &part, processed));
 }
 
 static int not_here(struct crash_call *call, const char *crash_id)
@@ -296,11 +365,12 @@ static int memory_remove(struct crash_store *store, struct crash_call *call,
 		if (strcmp((*link)->crash_id, crash_id) == 0) {
 			struct memory_crash *crash = *link;
 			*link = crash->next;
-			free_crash(crash);
-			return 0;
+			free_crash(self, crash);
+			drop_queued(self, crash_id);
+			return leave(self, 0);
 		}
 	}
-	return not_here(call, crash_id);
+	return leave(self, not_here(call, crash_id));
 }
 
 static void drop_if_empty(struct memory_store *self,
@@ -312,7 +382,8 @@ static void drop_if_empty(struct memory_store *self,
 	     link = &(*link)->next) {
 		if (*link == crash) {
 			*link = crash->next;
-			free_crash(crash);
+			drop_queued(self, crash->crash_id);
+			free_crash(self, crash);
 			return;
 		}
 	}
@@ -329,12 +400,13 @@ static int memory_remove_part(struct crash_store *store,
 	struct memory_crash *crash = find_crash(self, crash_id);
 	struct memory_part **link = crash ? find_part(crash, part) : NULL;
 	if (!link || !*link)
-		return not_here(call, crash_id);
+		return leave(self, not_here(call, crash_id));
 	struct memory_part *found = *link;
 	*link = found->next;
-	free_part(found);
+	free_part(self, found);
+	touch(crash);
 	drop_if_empty(self, crash);
-	return 0;
+	return leave(self, 0);
 }
 
 static struct memory_part *lookup(struct memory_store *self,
@@ -357,19 +429,24 @@ static int memory_set_part_mtime(struct crash_store *store,
 		return result;
 	struct memory_part *found = lookup(self, crash_id, part);
 	if (!found)
-		return not_here(call, crash_id);
+		return leave(self, not_here(call, crash_id));
 	found->mtime = *mtime;
-	return 0;
+	return leave(self, 0);
 }
 
 static int memory_stat_crash(struct crash_store *store,
-			     struct crash_call *call, const char *crash_id)
+			     struct crash_call *call, const char *crash_id,
+			     struct crash_dir_stat *stat)
 {
 	struct memory_store *self = memory_from(store);
 	int result = enter(self, call, STORE_OP_STAT_CRASH);
 	if (result < 0)
 		return result;
-	return find_crash(self, crash_id) ? 0 : not_here(call, crash_id);
+	struct memory_crash *crash = find_crash(self, crash_id);
+	if (!crash)
+		return leave(self, not_here(call, crash_id));
+	stat->mtime = crash->changed;
+	return leave(self, 0);
 }
 
 static void fill_stat(const struct memory_part *part,
@@ -380,6 +457,7 @@ static void fill_stat(const struct memory_part *part,
 	stat->size = (off_t)part->size;
 	stat->mtime = part->mtime;
 	stat->mode = 0644;
+	stat->version = part->version;
 }
 
 static int memory_stat_part(struct crash_store *store, struct crash_call *call,
@@ -393,9 +471,9 @@ static int memory_stat_part(struct crash_store *store, struct crash_call *call,
 		return result;
 	struct memory_part *found = lookup(self, crash_id, part);
 	if (!found)
-		return not_here(call, crash_id);
+		return leave(self, not_here(call, crash_id));
 	fill_stat(found, stat);
-	return 0;
+	return leave(self, 0);
 }
 
 static int bytes_fd(const char *bytes, size_t size)
@@ -422,14 +500,22 @@ static int memory_open_part(struct crash_store *store, struct crash_call *call,
 		return result;
 	struct memory_part *found = lookup(self, crash_id, part);
 	if (!found)
-		return not_here(call, crash_id);
+		return leave(self, not_here(call, crash_id));
 	int fd = bytes_fd(found->bytes, found->size);
 	if (fd < 0)
-		return crash_error_set(&call->error, fd, "memfd failed");
+		return leave(self, crash_error_set(&call->error, fd,
+						   "memfd failed"));
 	fill_stat(found, stat);
 	*fd_out = fd;
-	return 0;
+	return leave(self, 0);
 }
+
+/* The parts of a crash, copied so that they are emitted unlocked. */
+struct part_copy {
+	struct crash_part part;
+	char dump_name[CRASH_DUMP_NAME_MAX + 1];
+	struct crash_part_stat stat;
+};
 
 static int memory_list_parts(struct crash_store *store,
 			     struct crash_call *call, const char *crash_id,
@@ -441,143 +527,181 @@ static int memory_list_parts(struct crash_store *store,
 		return result;
 	struct memory_crash *crash = find_crash(self, crash_id);
 	if (!crash)
-		return not_here(call, crash_id);
-	for (struct memory_part *part = crash->parts; part; part = part->next) {
-		struct crash_part emitted = { .type = part->type,
-					      .dump_name = part->dump_name };
-		struct crash_part_stat stat;
-		fill_stat(part, &stat);
-		result = emit(ctx, &emitted, &stat);
-		if (result != 0)
-			return result;
+		return leave(self, not_here(call, crash_id));
+	size_t count = 0;
+	for (struct memory_part *part = crash->parts; part; part = part->next)
+		count++;
+	struct part_copy *copies = calloc(count + 1, sizeof *copies);
+	if (!copies)
+		return leave(self, crash_error_set(&call->error, -ENOMEM,
+						   "out of memory"));
+	size_t index = 0;
+	for (struct memory_part *part = crash->parts; part;
+	     part = part->next, index++) {
+		struct part_copy *copy = &copies[index];
+		copy->part.type = part->type;
+		if (part->dump_name) {
+			snprintf(copy->dump_name, sizeof copy->dump_name, "%s",
+				 part->dump_name);
+			copy->part.dump_name = copy->dump_name;
+		}
+		fill_stat(part, &copy->stat);
 	}
-	return 0;
+	leave(self, 0);
+	for (index = 0; result == 0 && index < count; index++)
+		result = emit(ctx, &copies[index].part, &copies[index].stat);
+	free(copies);
+	return result;
 }
 
-static int memory_list_days(struct crash_store *store,
-			    struct crash_call *call, crash_name_emit_fn emit,
-			    void *ctx)
+static int memory_open_days(struct crash_store *store, struct crash_call *call,
+			    struct crash_listing **out)
 {
 	struct memory_store *self = memory_from(store);
-	char days[256][CRASH_DAY_LENGTH + 1];
-	size_t day_count = 0;
-	int result = enter(self, call, STORE_OP_LIST_DAYS);
+	struct crash_name_array days = { 0 };
+	int result = enter(self, call, STORE_OP_OPEN_DAYS);
 	if (result < 0)
 		return result;
-	for (struct memory_crash *crash = self->crashes; crash;
-	     crash = crash->next) {
+	for (struct memory_crash *crash = self->crashes;
+	     result == 0 && crash; crash = crash->next) {
 		struct crash_id_info info;
 		bool seen = false;
 		if (crash_id_parse(crash->crash_id, &info) < 0)
 			continue;
-		for (size_t i = 0; i < day_count; i++)
-			seen |= strcmp(days[i], info.day_name) == 0;
-		if (seen || day_count == 256)
-			continue;
-		memcpy(days[day_count++], info.day_name, sizeof days[0]);
-		result = emit(ctx, info.day_name);
-		if (result != 0)
-			return result;
+		for (size_t i = 0; i < days.count && !seen; i++)
+			seen = strcmp(days.names[i], info.day_name) == 0;
+		if (!seen)
+			result = crash_name_array_add(&days, info.day_name);
 	}
-	return 0;
+	leave(self, 0);
+	if (result < 0) {
+		crash_name_array_release(&days);
+		return crash_error_set(&call->error, result, "out of memory");
+	}
+	return crash_listing_of_names(store, call, CRASH_LISTING_DAY, &days,
+				      out);
 }
 
-/* The radix components of a crash joined without slashes. */
-static bool radix_string(const char *crash_id, char *out, size_t out_size)
+static int compare_ids(const void *a, const void *b)
 {
-	char path[64];
-	if (crash_id_radix_path(crash_id, path, sizeof path) < 0)
-		return false;
-	size_t used = 0;
-	for (const char *c = path; *c && used + 1 < out_size; c++)
-		if (*c != '/')
-			out[used++] = *c;
-	out[used] = '\0';
-	return true;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int memory_list_radix(struct crash_store *store,
-			     struct crash_call *call, const char *day,
-			     const char *prefix, crash_radix_emit_fn emit,
-			     void *ctx)
+/* The backend-neutral listing: this store's only one (memory_store.h). */
+static int memory_list_crashes(struct crash_store *store,
+			       struct crash_call *call, const char *day,
+			       const char *prefix, const char *after,
+			       struct crash_id_page *page)
 {
 	struct memory_store *self = memory_from(store);
-	int result = enter(self, call, STORE_OP_LIST_RADIX);
+	size_t prefix_length = strlen(prefix);
+	int result = enter(self, call, STORE_OP_LIST_CRASHES);
 	if (result < 0)
 		return result;
-	size_t prefix_length = strlen(prefix);
-	char emitted[256][3];
-	size_t emitted_count = 0;
-	bool found = false;
+	size_t count = 0;
+	for (struct memory_crash *crash = self->crashes; crash;
+	     crash = crash->next)
+		count++;
+	const char **ids = calloc(count + 1, sizeof *ids);
+	if (!ids)
+		return leave(self, crash_error_set(&call->error, -ENOMEM,
+						   "out of memory"));
+	size_t matching = 0;
 	for (struct memory_crash *crash = self->crashes; crash;
 	     crash = crash->next) {
 		struct crash_id_info info;
-		char radix[64];
-		if (crash_id_parse(crash->crash_id, &info) < 0 ||
-		    strcmp(info.day_name, day) != 0 ||
-		    !radix_string(crash->crash_id, radix, sizeof radix) ||
-		    strncmp(radix, prefix, prefix_length) != 0)
-			continue;
-		found = true;
-		if (strlen(radix) == prefix_length) {
-			result = emit(ctx, CRASH_LISTING_CRASH, crash->crash_id);
-		} else {
-			char component[3] = { radix[prefix_length],
-					      radix[prefix_length + 1], 0 };
-			bool seen = false;
-			for (size_t i = 0; i < emitted_count; i++)
-				seen |= strcmp(emitted[i], component) == 0;
-			if (seen)
-				continue;
-			memcpy(emitted[emitted_count++], component, 3);
-			result = emit(ctx, CRASH_LISTING_RADIX_DIR, component);
-		}
-		if (result != 0)
-			return result;
+		if (crash_id_parse(crash->crash_id, &info) == 0 &&
+		    strcmp(info.day_name, day) == 0 &&
+		    strncmp(crash->crash_id, prefix, prefix_length) == 0 &&
+		    strcmp(crash->crash_id, after) > 0)
+			ids[matching++] = crash->crash_id;
 	}
-	if (!found)
-		return crash_error_set(&call->error, -ENOENT,
-				       "%s/%s is not here", day, prefix);
-	return 0;
+	qsort(ids, matching, sizeof *ids, compare_ids);
+	page->count = 0;
+	for (size_t i = 0; i < matching && page->count < CRASH_ID_PAGE_MAX;
+	     i++)
+		memcpy(page->ids[page->count++], ids[i], CRASH_ID_LENGTH + 1);
+	free(ids);
+	return leave(self, 0);
 }
 
 static int memory_new_crashes(struct crash_store *store,
-			      struct crash_call *call, crash_name_emit_fn emit,
+			      struct crash_call *call, crash_queue_emit_fn emit,
 			      void *ctx)
 {
 	struct memory_store *self = memory_from(store);
 	int result = enter(self, call, STORE_OP_NEW_CRASHES);
 	if (result < 0)
 		return result;
-	while (self->queue) {
-		result = emit(ctx, self->queue->crash_id);
-		if (result != 0)
-			return result;
-		struct queued *next = self->queue->next;
-		free(self->queue);
-		self->queue = next;
+	size_t count = 0;
+	for (struct queued *queued = self->queue; queued;
+	     queued = queued->next)
+		count++;
+	struct crash_queue_entry *entries = calloc(count + 1, sizeof *entries);
+	if (!entries)
+		return leave(self, crash_error_set(&call->error, -ENOMEM,
+						   "out of memory"));
+	size_t index = 0;
+	for (struct queued *queued = self->queue; queued;
+	     queued = queued->next, index++) {
+		memcpy(entries[index].crash_id, queued->crash_id,
+		       CRASH_ID_LENGTH + 1);
+		entries[index].token.issuer = store;
+		entries[index].token.value[0] = queued->version;
 	}
-	return 0;
+	leave(self, 0);
+	for (index = 0; result == 0 && index < count; index++)
+		result = emit(ctx, &entries[index]);
+	free(entries);
+	return result;
 }
 
 static int memory_ack_crash(struct crash_store *store, struct crash_call *call,
-			    const char *crash_id)
+			    const struct crash_queue_entry *entry)
 {
 	struct memory_store *self = memory_from(store);
 	int result = enter(self, call, STORE_OP_ACK_CRASH);
 	if (result < 0)
 		return result;
-	return find_crash(self, crash_id) ? 0 : not_here(call, crash_id);
+	for (struct queued **link = &self->queue; *link;
+	     link = &(*link)->next) {
+		struct queued *queued = *link;
+		if (strcmp(queued->crash_id, entry->crash_id) != 0)
+			continue;
+		/* Saved again since the pass: that version stays queued. */
+		if (entry->token.issuer == store &&
+		    entry->token.value[0] != queued->version)
+			return leave(self, 0);
+		*link = queued->next;
+		free(queued);
+		return leave(self, 0);
+	}
+	return leave(self, crash_error_set(&call->error, -ENOENT,
+					   "crash %s is not queued",
+					   entry->crash_id));
 }
 
 static void memory_reconnect(struct crash_store *store)
 {
-	memory_from(store)->reconnects++;
+	struct memory_store *self = memory_from(store);
+	pthread_mutex_lock(&self->lock);
+	self->reconnects++;
+	pthread_mutex_unlock(&self->lock);
+}
+
+static void memory_describe(struct crash_store *store, json_t *stats)
+{
+	struct memory_store *self = memory_from(store);
+	pthread_mutex_lock(&self->lock);
+	json_object_set_new(stats, "bytes", json_integer((json_int_t)self->bytes));
+	json_object_set_new(stats, "max_bytes",
+			    json_integer((json_int_t)self->max_bytes));
+	pthread_mutex_unlock(&self->lock);
 }
 
 const struct crash_store_ops memory_store_ops = {
 	.type_name = "memory",
-	.thread_model = CRASH_STORE_SERIAL,
+	.thread_model = CRASH_STORE_PARALLEL,
 	.close = memory_close,
 	.save_raw_crash = memory_save_raw_crash,
 	.save_dump = memory_save_dump,
@@ -589,14 +713,16 @@ const struct crash_store_ops memory_store_ops = {
 	.stat_part = memory_stat_part,
 	.open_part = memory_open_part,
 	.list_parts = memory_list_parts,
-	.list_days = memory_list_days,
-	.list_radix = memory_list_radix,
+	.open_days = memory_open_days,
+	.list_crashes = memory_list_crashes,
 	.new_crashes = memory_new_crashes,
 	.ack_crash = memory_ack_crash,
 	.reconnect = memory_reconnect,
+	.describe = memory_describe,
 };
 
-struct crash_store *memory_store_new(const char *node_path)
+struct crash_store *memory_store_new_bounded(const char *node_path,
+					     uint64_t max_bytes)
 {
 	struct memory_store *self = calloc(1, sizeof *self);
 	if (!self)
@@ -608,7 +734,35 @@ struct crash_store *memory_store_new(const char *node_path)
 	}
 	pthread_mutex_init(&self->lock, NULL);
 	self->last_adoptable = -1;
+	self->max_bytes = max_bytes ? max_bytes : MEMORY_STORE_DEFAULT_MAX_BYTES;
 	return &self->base;
+}
+
+struct crash_store *memory_store_new(const char *node_path)
+{
+	return memory_store_new_bounded(node_path, 0);
+}
+
+int memory_store_open_json(const json_t *node, const char *node_path,
+			   const struct crash_store_env *env,
+			   struct crash_store **out, struct crash_error *error)
+{
+	static const char *const keys[] = { "max_bytes", NULL };
+	int64_t max_bytes;
+	(void)env;
+	*out = NULL;
+	int result = store_config_check_keys(node, node_path, keys, error);
+	if (result == 0)
+		result = store_config_int(node, node_path, "max_bytes",
+					  (int64_t)MEMORY_STORE_DEFAULT_MAX_BYTES,
+					  1, INT64_MAX, &max_bytes, error);
+	if (result < 0)
+		return result;
+	*out = memory_store_new_bounded(node_path, (uint64_t)max_bytes);
+	if (!*out)
+		return crash_error_set(error, -ENOMEM, "%s: out of memory",
+				       node_path);
+	return 0;
 }
 
 void memory_store_fail(struct crash_store *store,
@@ -639,17 +793,29 @@ void memory_store_heal(struct crash_store *store)
 unsigned memory_store_calls(struct crash_store *store,
 			    enum store_operation_kind kind)
 {
-	return memory_from(store)->calls[kind];
+	struct memory_store *self = memory_from(store);
+	pthread_mutex_lock(&self->lock);
+	unsigned calls = self->calls[kind];
+	pthread_mutex_unlock(&self->lock);
+	return calls;
 }
 
 int memory_store_last_adoptable(struct crash_store *store)
 {
-	return memory_from(store)->last_adoptable;
+	struct memory_store *self = memory_from(store);
+	pthread_mutex_lock(&self->lock);
+	int adoptable = self->last_adoptable;
+	pthread_mutex_unlock(&self->lock);
+	return adoptable;
 }
 
 unsigned memory_store_reconnects(struct crash_store *store)
 {
-	return memory_from(store)->reconnects;
+	struct memory_store *self = memory_from(store);
+	pthread_mutex_lock(&self->lock);
+	unsigned reconnects = self->reconnects;
+	pthread_mutex_unlock(&self->lock);
+	return reconnects;
 }
 
 int memory_store_put(struct crash_store *store, const char *crash_id,
