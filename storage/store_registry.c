@@ -43,6 +43,13 @@ struct store_registry_scope {
 	int depth;
 };
 
+/* The tree one top-level store_registry_open builds: every node of it
+ * counts against one bound. */
+struct store_registry_tree {
+	unsigned nodes;
+	unsigned node_max;
+};
+
 static void list_type_names(char *out, size_t out_size)
 {
 	size_t used = 0;
@@ -56,14 +63,47 @@ static void list_type_names(char *out, size_t out_size)
 	}
 }
 
-static int retry_path(char *out, size_t out_size, const char *node_path,
+static int path_too_long(struct crash_error *error, const char *parent,
+			 const char *key)
+{
+	/* The reason first: the path may fill the message. */
+	return crash_error_set(error, -ENAMETOOLONG,
+			       "the store tree is nested too deep: node path "
+			       "longer than %d bytes: %s%s%s",
+			       STORE_NODE_PATH_MAX - 1, parent, key ? "." : "",
+			       key ? key : "");
+}
+
+int store_registry_member_path(char out[STORE_NODE_PATH_MAX],
+			       const char *parent, const char *key, long index,
+			       struct crash_error *error)
+{
+	int length;
+	if (index < 0)
+		length = snprintf(out, STORE_NODE_PATH_MAX, "%s.%s", parent,
+				  key);
+	else
+		length = snprintf(out, STORE_NODE_PATH_MAX, "%s.%s[%ld]",
+				  parent, key, index);
+	if (length < 0 || length >= STORE_NODE_PATH_MAX)
+		return path_too_long(error, parent, key);
+	return 0;
+}
+
+/* One more node for the tree, or the error saying where the bound was
+ * passed. */
+static int count_node(const char *node_path,
+		      const struct crash_store_env *env,
 		      struct crash_error *error)
 {
-	int length = snprintf(out, out_size, "%s.retry", node_path);
-	if (length < 0 || (size_t)length >= out_size)
-		return crash_error_set(error, -ENAMETOOLONG,
-				       "%s: the store tree is nested too deep",
-				       node_path);
+	struct store_registry_tree *tree = env->tree;
+	if (tree->nodes >= tree->node_max)
+		return crash_error_set(error, -EINVAL,
+				       "%s: the store tree expands to more "
+				       "than %u store nodes ({\"ref\": ...} "
+				       "nodes that fan out multiply them)",
+				       node_path, tree->node_max);
+	tree->nodes++;
 	return 0;
 }
 
@@ -75,12 +115,16 @@ static int open_typed(const struct crash_store_type *type,
 		      struct crash_store **out, struct crash_error *error)
 {
 	struct transaction_executor executor;
-	char path[512];
+	char path[STORE_NODE_PATH_MAX];
 
 	crash_store_open_fn open = type->open;
+	int result = count_node(node_path, env, error);
+	if (result < 0)
+		return result;
 	if (!env->default_retry || !type->takes_default_retry)
 		return open(node, node_path, env, out, error);
-	int result = retry_path(path, sizeof path, node_path, error);
+	result = store_registry_member_path(path, node_path, "retry", -1,
+					    error);
 	if (result < 0)
 		return result;
 	result = transaction_executor_init_json(&executor, env->default_retry,
@@ -238,9 +282,10 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 			   struct crash_store **out, struct crash_error *error)
 {
 	struct transaction_executor executor;
-	char path[512];
+	char path[STORE_NODE_PATH_MAX];
 
-	int result = retry_path(path, sizeof path, node_path, error);
+	int result = store_registry_member_path(path, node_path, "retry", -1,
+						error);
 	if (result < 0)
 		return result;
 	result = transaction_executor_init_json(&executor, retry, path, error);
@@ -262,14 +307,12 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 	return retry_store_new(store, &executor, path, out, error);
 }
 
-int store_registry_open(const json_t *node, const char *node_path,
-			const struct crash_store_env *env,
-			struct crash_store **out, struct crash_error *error)
+static int open_node(const json_t *node, const char *node_path,
+		     const struct crash_store_env *env,
+		     struct crash_store **out, struct crash_error *error)
 {
-	static const struct crash_store_env no_env;
-	*out = NULL;
-	if (!env)
-		env = &no_env;
+	if (strlen(node_path) >= STORE_NODE_PATH_MAX)
+		return path_too_long(error, node_path, NULL);
 	if (!json_is_object(node))
 		return crash_error_set(error, -EINVAL,
 				       "%s: a store must be a JSON object "
@@ -281,6 +324,26 @@ int store_registry_open(const json_t *node, const char *node_path,
 	if (json_object_get(node, "ref"))
 		return open_ref(node, node_path, env, out, error);
 	return open_type(node, node_path, env, out, error);
+}
+
+int store_registry_open(const json_t *node, const char *node_path,
+			const struct crash_store_env *env,
+			struct crash_store **out, struct crash_error *error)
+{
+	static const struct crash_store_env no_env;
+	*out = NULL;
+	if (!env)
+		env = &no_env;
+	if (env->tree)
+		return open_node(node, node_path, env, out, error);
+	/* The top of a tree: its nodes count from here. */
+	struct store_registry_tree tree = {
+		.node_max = env->node_max ? env->node_max
+					  : STORE_TREE_NODES_MAX,
+	};
+	struct crash_store_env top = *env;
+	top.tree = &tree;
+	return open_node(node, node_path, &top, out, error);
 }
 
 /* The top-level "stores": an object of store nodes. */

@@ -7,7 +7,15 @@
  *
  * node_path is the JSON path of the node ("store", "store.primary",
  * "store.stores[1]"); it becomes the store's name in logs and stats and
- * prefixes every configuration error.
+ * prefixes every configuration error.  Paths are exact: a constructor names
+ * its children with store_registry_member_path, and a tree whose paths would
+ * not fit in STORE_NODE_PATH_MAX is refused at open (-ENAMETOOLONG), so no
+ * two nodes ever share a name in .crashfs/stats.
+ *
+ * A tree expands to at most STORE_TREE_NODES_MAX store nodes (env->node_max
+ * when set): {"ref": ...} nodes that fan out (a -> [b, b], b -> [c, c],
+ * ...) would otherwise make a 1 KB file build millions of stores.  Passing
+ * the bound is -EINVAL naming the path where it was passed.
  *
  * The JSON is borrowed for the duration of the open call only: a store
  * copies whatever it keeps.
@@ -24,8 +32,17 @@
 #include "storage/crash_error.h"
 #include "storage/crash_store.h"
 
-/* Internal to store_registry.c: the {"ref": ...} nodes being resolved. */
+/* Node paths are at most STORE_NODE_PATH_MAX - 1 bytes. */
+#define STORE_NODE_PATH_MAX 512
+
+/* Store nodes one tree may expand to, references expanded (each node with
+ * a "type" counts; the retry wrappers the registry adds do not). */
+#define STORE_TREE_NODES_MAX 10000
+
+/* Internal to store_registry.c: the {"ref": ...} nodes being resolved, and
+ * the tree being built. */
 struct store_registry_scope;
+struct store_registry_tree;
 
 /*
  * What every store of a mount shares.  Zero-initialise it and set the
@@ -48,8 +65,11 @@ struct crash_store_env {
 	/* The top-level "stores" map that {"ref": "name"} nodes name; set by
 	 * store_registry_open_file.  NULL: a "ref" node is an error. */
 	const json_t *named_stores;
+	/* The bound on the store nodes of the tree; 0: STORE_TREE_NODES_MAX. */
+	unsigned node_max;
 	/* Set and read by the registry only. */
 	const struct store_registry_scope *scope;
+	struct store_registry_tree *tree;
 };
 
 typedef int (*crash_store_open_fn)(const json_t *node, const char *node_path,
@@ -89,6 +109,13 @@ struct crash_store_type {
 int store_registry_open(const json_t *node, const char *node_path,
 			const struct crash_store_env *env,
 			struct crash_store **out, struct crash_error *error);
+
+/* Writes the node path of a member, "<parent>.<key>" (index < 0) or
+ * "<parent>.<key>[index]", into out.  Returns 0, or -ENAMETOOLONG with
+ * error saying the tree is nested too deep (and naming the parent). */
+int store_registry_member_path(char out[STORE_NODE_PATH_MAX],
+			       const char *parent, const char *key, long index,
+			       struct crash_error *error);
 
 /* Opens {"store": {...}, "stores": {"name": {...}, ...}} from a file (the
  * SOURCE.json of the mount).  "stores" is optional: the named store nodes
