@@ -367,6 +367,39 @@ static int check_named_stores(const char *file_name, const json_t *named,
 	return 0;
 }
 
+/* {"store": ..., "stores": ...}: the document of a store tree file. */
+static int open_document(json_t *root, const char *source_name,
+			 const struct crash_store_env *env,
+			 struct crash_store **out, struct crash_error *error)
+{
+	const char *key;
+	json_t *value;
+	if (!json_is_object(root))
+		return crash_error_set(error, -EINVAL,
+				       "%s: must be an object {\"store\": "
+				       "{...}}",
+				       source_name);
+	json_object_foreach(root, key, value) {
+		if (strcmp(key, "store") != 0 && strcmp(key, "stores") != 0)
+			return crash_error_set(error, -EINVAL,
+					       "%s: \"%s\": unknown top-level "
+					       "key (expected \"store\" and "
+					       "optionally \"stores\")",
+					       source_name, key);
+	}
+	struct crash_store_env file_env = *env;
+	json_t *named = json_object_get(root, "stores");
+	json_t *store_node = json_object_get(root, "store");
+	int result = named ? check_named_stores(source_name, named, error) : 0;
+	if (result < 0)
+		return result;
+	if (!store_node)
+		return crash_error_set(error, -EINVAL, "%s: no \"store\" object",
+				       source_name);
+	file_env.named_stores = named;
+	return store_registry_open(store_node, "store", &file_env, out, error);
+}
+
 int store_registry_open_file(const char *file_name,
 			     const struct crash_store_env *env,
 			     struct crash_store **out,
@@ -383,33 +416,30 @@ int store_registry_open_file(const char *file_name,
 		return crash_error_set(error, -EINVAL, "%s:%d:%d: %s",
 				       file_name, json_error.line,
 				       json_error.column, json_error.text);
-	int result;
-	const char *key;
-	json_t *value;
-	json_object_foreach(root, key, value) {
-		if (strcmp(key, "store") != 0 && strcmp(key, "stores") != 0) {
-			/* key lives in root: the message first, then free. */
-			result = crash_error_set(error, -EINVAL,
-						 "%s: \"%s\": unknown top-level "
-						 "key (expected \"store\" and "
-						 "optionally \"stores\")",
-						 file_name, key);
-			json_decref(root);
-			return result;
-		}
-	}
-	struct crash_store_env file_env = *env;
-	json_t *named = json_object_get(root, "stores");
-	json_t *store_node = json_object_get(root, "store");
-	result = named ? check_named_stores(file_name, named, error) : 0;
-	if (result >= 0 && !store_node)
-		result = crash_error_set(error, -EINVAL,
-					 "%s: no \"store\" object", file_name);
-	if (result >= 0) {
-		file_env.named_stores = named;
-		result = store_registry_open(store_node, "store", &file_env,
-					     out, error);
-	}
+	/* Messages are formatted before root (and its keys) is freed. */
+	int result = open_document(root, file_name, env, out, error);
+	json_decref(root);
+	return result;
+}
+
+int store_registry_open_buffer(const char *text, size_t length,
+			       const char *source_name,
+			       const struct crash_store_env *env,
+			       struct crash_store **out,
+			       struct crash_error *error)
+{
+	static const struct crash_store_env no_env;
+	json_error_t json_error;
+	*out = NULL;
+	if (!env)
+		env = &no_env;
+	json_t *root = json_loadb(text, length, JSON_REJECT_DUPLICATES,
+				  &json_error);
+	if (!root)
+		return crash_error_set(error, -EINVAL, "%s:%d:%d: %s",
+				       source_name, json_error.line,
+				       json_error.column, json_error.text);
+	int result = open_document(root, source_name, env, out, error);
 	json_decref(root);
 	return result;
 }

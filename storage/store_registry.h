@@ -26,6 +26,7 @@
 #define CRASHFS_STORAGE_STORE_REGISTRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -67,6 +68,18 @@ struct crash_store_env {
 	const json_t *named_stores;
 	/* The bound on the store nodes of the tree; 0: STORE_TREE_NODES_MAX. */
 	unsigned node_max;
+	/*
+	 * Check the configuration only.  Every store parses and checks its
+	 * node as it does at open, and touches nothing outside the process:
+	 * no file or directory is opened, made or resolved, no server is
+	 * reached.  The tree comes back whole (types, node paths, stats) for
+	 * inspection and crash_store_close; no other operation may be called
+	 * on it.  A store with side effects at open honours the flag by
+	 * skipping them and returning itself unopened (the fs store keeps
+	 * its root as written, unresolved); a new backend must do the same.
+	 * For checking a configuration, and for the fuzz targets.
+	 */
+	bool validate_only;
 	/* Set and read by the registry only. */
 	const struct store_registry_scope *scope;
 	struct store_registry_tree *tree;
@@ -124,6 +137,14 @@ int store_registry_open_file(const char *file_name,
 			     const struct crash_store_env *env,
 			     struct crash_store **out,
 			     struct crash_error *error);
+
+/* The same from JSON text in memory; source_name names it in errors as
+ * the file name would. */
+int store_registry_open_buffer(const char *text, size_t length,
+			       const char *source_name,
+			       const struct crash_store_env *env,
+			       struct crash_store **out,
+			       struct crash_error *error);
 
 /* The registered types, terminated by {NULL, NULL}. */
 extern const struct crash_store_type store_registry_types[];

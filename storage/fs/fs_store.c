@@ -243,9 +243,21 @@ static int copy_options(struct fs_store *fs,
 	return 0;
 }
 
+static int keep_root(struct fs_store *fs, const char *root,
+		     const char *node_path, struct crash_error *error)
+{
+	fs->root = strdup(root);
+	if (!fs->root)
+		return crash_error_set(error, -ENOMEM, "%s: out of memory",
+				       node_path);
+	fs->options.root = fs->root;
+	return 0;
+}
+
 /*
  * Creates the root (mkdir -p) and resolves it to an absolute path: the
- * daemon may chdir("/") after opening its stores.
+ * daemon may chdir("/") after opening its stores.  Validating only, the
+ * root is kept as written and nothing is touched.
  */
 static int open_root(struct fs_store *fs, const char *root,
 		     const char *node_path, struct crash_error *error)
@@ -260,6 +272,8 @@ static int open_root(struct fs_store *fs, const char *root,
 	/* Socorro strips trailing slashes; "/" itself stays "/". */
 	while (length > 1 && trimmed[length - 1] == '/')
 		trimmed[--length] = '\0';
+	if (fs->options.validate_only)
+		return keep_root(fs, trimmed, node_path, error);
 
 	struct crash_call call;
 	crash_call_init(&call);
@@ -279,12 +293,7 @@ static int open_root(struct fs_store *fs, const char *root,
 		return crash_error_set(error, -ENOTDIR,
 				       "%s: root %s is not a directory",
 				       node_path, resolved);
-	fs->root = strdup(resolved);
-	if (!fs->root)
-		return crash_error_set(error, -ENOMEM, "%s: out of memory",
-				       node_path);
-	fs->options.root = fs->root;
-	return 0;
+	return keep_root(fs, resolved, node_path, error);
 }
 
 int fs_store_open(const struct fs_store_options *options,
@@ -314,8 +323,9 @@ int fs_store_open(const struct fs_store_options *options,
 	result = open_root(fs, options->root, node_path, error);
 	if (result < 0)
 		goto fail;
-	crash_log(CRASH_LOG_DEBUG, "%s: fs store, layout %s, root %s",
-		  node_path, fs_layout_name(fs->options.layout), fs->root);
+	crash_log(CRASH_LOG_DEBUG, "%s: fs store, layout %s, root %s%s",
+		  node_path, fs_layout_name(fs->options.layout), fs->root,
+		  fs->options.validate_only ? " (validated only)" : "");
 	*out = &fs->base;
 	return 0;
 fail:
@@ -346,8 +356,8 @@ int fs_store_open_json(const json_t *node, const char *node_path,
 	int64_t interval = 0;
 	int result;
 
-	(void)env;
 	fs_store_options_init(&options);
+	options.validate_only = env->validate_only;
 	result = store_config_check_keys(node, node_path, json_keys, error);
 	if (result < 0)
 		return result;
