@@ -288,6 +288,14 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 						error);
 	if (result < 0)
 		return result;
+	/* A {"ref"} with a retry naming a store with a retry: two retry
+	 * stores would wrap one node under one name, and multiply attempts. */
+	if (env->retried_path && strcmp(env->retried_path, node_path) == 0)
+		return crash_error_set(error, -EINVAL,
+				       "%s: the {\"ref\": ...} naming this "
+				       "store has a \"retry\" too: retries "
+				       "would nest (keep one)",
+				       path);
 	result = transaction_executor_init_json(&executor, retry, path, error);
 	if (result < 0)
 		return result;
@@ -299,6 +307,7 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 	struct crash_store_env inner = *env;
 	struct crash_store *store = NULL;
 	inner.default_retry = NULL;
+	inner.retried_path = node_path;
 	result = store_registry_open(stripped, node_path, &inner, &store,
 				     error);
 	json_decref(stripped);

@@ -83,6 +83,7 @@ struct crash_store_env {
 	/* Set and read by the registry only. */
 	const struct store_registry_scope *scope;
 	struct store_registry_tree *tree;
+	const char *retried_path; /* the node an explicit "retry" wraps */
 };
 
 typedef int (*crash_store_open_fn)(const json_t *node, const char *node_path,
@@ -113,11 +114,12 @@ struct crash_store_type {
  *                    "<node path>.retry";
  *   {"ref": "name"}  a new instance of env->named_stores' node "name",
  *                    named by its place in the tree ("store.primary");
- *                    only "retry" may stand next to "ref".  A reference
- *                    cycle is an error naming the path and the chain
- *                    ("store.primary.secondary: reference cycle: a -> b
- *                    -> a"); an error inside a named store ends with
- *                    "(in stores.<name>)".
+ *                    only "retry" may stand next to "ref" (and then
+ *                    not in the named node too: one retry per node).
+ *                    A reference cycle is an error naming the path and
+ *                    the chain ("store.primary.secondary: reference
+ *                    cycle: a -> b -> a"); an error inside a named store
+ *                    ends with "(in stores.<name>)".
  */
 int store_registry_open(const json_t *node, const char *node_path,
 			const struct crash_store_env *env,

@@ -177,6 +177,36 @@ static void test_retry_key(void)
 	CHECK_STR(store->node_path, "store.retry");
 	CHECK_STR(crash_store_child(store, 0)->node_path, "store");
 	crash_store_close(store);
+	/* ... but not when the named store has one too: two retry stores
+	 * would wrap one node, both named "store.retry" in the stats (found
+	 * by fuzz_store_tree's invariant: one stats key per node). */
+	store = NULL;
+	CHECK_INT(test_open_file_text(
+			  "{\"stores\": {\"a\": {\"type\": \"null\", \"retry\": "
+			  "{\"policy\": \"none\"}}}, \"store\": {\"ref\": "
+			  "\"a\", \"retry\": {\"policy\": \"none\"}}}",
+			  NULL, &store, &error),
+		  -EINVAL);
+	CHECK(store == NULL);
+	crash_store_close(store);
+	CHECK(test_contains(error.message,
+			    "store.retry: the {\"ref\": ...} naming this "
+			    "store has a \"retry\" too: retries would nest"));
+	CHECK(test_contains(error.message, "(in stores.a)"));
+	/* Through a chain of references as well. */
+	CHECK(test_contains(
+		open_error("{\"stores\": {\"a\": {\"ref\": \"b\"}, \"b\": "
+			   "{\"type\": \"null\", \"retry\": {}}}, \"store\": "
+			   "{\"type\": \"poly\", \"stores\": [{\"ref\": \"a\", "
+			   "\"retry\": {}}]}}",
+			   true),
+		"store.stores[0].retry: the {\"ref\""));
+	/* A retry on a member of a retried store is another node's. */
+	CHECK_INT(test_open_text("{\"type\": \"faulty\", \"retry\": {}, "
+				 "\"store\": {\"type\": \"null\", \"retry\": {}}}",
+				 NULL, &store, &error),
+		  0);
+	crash_store_close(store);
 }
 
 static void test_default_retry(void)
