@@ -134,6 +134,61 @@ static bool is_suffix(const char *suffix)
 	       strlen(suffix) <= 32;
 }
 
+/*
+ * The dump whose file name "<id>.<name><dump suffix>" a raw or processed
+ * crash's "<id><suffix>" also is (json ".a.dump" with dump ".dump": the
+ * dump "a"), into name; false if none.  Such parts would share one file.
+ */
+static bool suffix_spells_dump(const char *suffix, const char *dump_suffix,
+			       char name[CRASH_DUMP_NAME_MAX + 1])
+{
+	size_t length = strlen(suffix), dump_length = strlen(dump_suffix);
+	if (suffix[0] != '.' || length <= dump_length + 1 ||
+	    strcmp(suffix + length - dump_length, dump_suffix) != 0)
+		return false;
+	size_t name_length = length - dump_length - 1;
+	if (name_length > CRASH_DUMP_NAME_MAX)
+		return false;
+	memcpy(name, suffix + 1, name_length);
+	name[name_length] = '\0';
+	return crash_dump_name_is_valid(name);
+}
+
+static int check_suffixes(const struct fs_store_options *options,
+			  const char *node_path, struct crash_error *error)
+{
+	const char *suffixes[3] = { options->json_file_suffix,
+				    options->jsonz_file_suffix,
+				    options->dump_file_suffix };
+	const char *keys[3] = { "json_file_suffix", "jsonz_file_suffix",
+				"dump_file_suffix" };
+	char dump_name[CRASH_DUMP_NAME_MAX + 1];
+	for (int i = 0; i < 3; i++) {
+		if (!is_suffix(suffixes[i]))
+			return crash_error_set(error, -EINVAL,
+					       "%s.%s: must be 1..32 characters "
+					       "without '/'",
+					       node_path, keys[i]);
+		for (int j = 0; j < i; j++)
+			if (strcmp(suffixes[i], suffixes[j]) == 0)
+				return crash_error_set(
+					error, -EINVAL,
+					"%s.%s: same as %s: parts would "
+					"share a file name",
+					node_path, keys[i], keys[j]);
+	}
+	for (int i = 0; i < 2; i++)
+		if (suffix_spells_dump(suffixes[i], suffixes[2], dump_name))
+			return crash_error_set(
+				error, -EINVAL,
+				"%s.%s: \"%s\" is also the file name of the "
+				"dump \"%s\" with dump_file_suffix \"%s\": "
+				"parts would share a file name",
+				node_path, keys[i], suffixes[i], dump_name,
+				suffixes[2]);
+	return 0;
+}
+
 static int check_options(const struct fs_store_options *options,
 			 const char *node_path, struct crash_error *error)
 {
@@ -164,25 +219,9 @@ static int check_options(const struct fs_store_options *options,
 		return crash_error_set(error, -EINVAL,
 				       "%s.dump_field: not a valid dump name",
 				       node_path);
-	const char *suffixes[3] = { options->json_file_suffix,
-				    options->jsonz_file_suffix,
-				    options->dump_file_suffix };
-	const char *keys[3] = { "json_file_suffix", "jsonz_file_suffix",
-				"dump_file_suffix" };
-	for (int i = 0; i < 3; i++) {
-		if (!is_suffix(suffixes[i]))
-			return crash_error_set(error, -EINVAL,
-					       "%s.%s: must be 1..32 characters "
-					       "without '/'",
-					       node_path, keys[i]);
-		for (int j = 0; j < i; j++)
-			if (strcmp(suffixes[i], suffixes[j]) == 0)
-				return crash_error_set(
-					error, -EINVAL,
-					"%s.%s: same as %s: parts would "
-					"share a file name",
-					node_path, keys[i], keys[j]);
-	}
+	int result = check_suffixes(options, node_path, error);
+	if (result < 0)
+		return result;
 	if (options->minute_slice_interval < 1 ||
 	    options->minute_slice_interval > 60)
 		return crash_error_set(error, -EINVAL,
