@@ -36,8 +36,9 @@
 /* Node paths are at most STORE_NODE_PATH_MAX - 1 bytes. */
 #define STORE_NODE_PATH_MAX 512
 
-/* Store nodes one tree may expand to, references expanded (each node with
- * a "type" counts; the retry wrappers the registry adds do not). */
+/* Store nodes one tree may expand to, references expanded: each node with
+ * a "type" counts.  The retry wrappers the registry adds do not (one at
+ * most per node), so .crashfs/stats lists at most twice as many nodes. */
 #define STORE_TREE_NODES_MAX 10000
 
 /* Internal to store_registry.c: the {"ref": ...} nodes being resolved, and
@@ -64,7 +65,8 @@ struct crash_store_env {
 	 */
 	const json_t *default_retry;
 	/* The top-level "stores" map that {"ref": "name"} nodes name; set by
-	 * store_registry_open_file.  NULL: a "ref" node is an error. */
+	 * store_registry_open_file and _buffer.  NULL: a "ref" node is an
+	 * error. */
 	const json_t *named_stores;
 	/* The bound on the store nodes of the tree; 0: STORE_TREE_NODES_MAX. */
 	unsigned node_max;
