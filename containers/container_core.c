@@ -15,18 +15,7 @@ int container_member_path(char out[CONTAINER_PATH_MAX], const char *parent,
 			  const char *key, long index,
 			  struct crash_error *error)
 {
-	int length;
-	if (index < 0)
-		length = snprintf(out, CONTAINER_PATH_MAX, "%s.%s", parent,
-				  key);
-	else
-		length = snprintf(out, CONTAINER_PATH_MAX, "%s.%s[%ld]",
-				  parent, key, index);
-	if (length < 0 || length >= CONTAINER_PATH_MAX)
-		return crash_error_set(error, -ENAMETOOLONG,
-				       "%s: the store tree is nested too deep",
-				       parent);
-	return 0;
+	return store_registry_member_path(out, parent, key, index, error);
 }
 
 int container_open_member(const json_t *node, const char *node_path,

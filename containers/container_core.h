@@ -26,11 +26,12 @@
 #include "storage/executor/forwarding_store.h"
 #include "storage/store_registry.h"
 
-/* Longest node path of a member ("store.stores[3].primary..."). */
-#define CONTAINER_PATH_MAX 512
+/* Room for the node path of a member ("store.stores[3].primary..."). */
+#define CONTAINER_PATH_MAX STORE_NODE_PATH_MAX
 
 /* Writes "<parent>.<key>" (index < 0) or "<parent>.<key>[index]" into
- * out; returns 0 or -ENAMETOOLONG with error naming the parent. */
+ * out; returns 0 or -ENAMETOOLONG with error naming the parent
+ * (store_registry_member_path: paths are never cut). */
 int container_member_path(char out[CONTAINER_PATH_MAX], const char *parent,
 			  const char *key, long index,
 			  struct crash_error *error);

@@ -245,32 +245,75 @@ static bool truthy(const json_t *value)
 	}
 }
 
-static bool values_equal(const json_t *a, const json_t *b)
+/* -1, 0, 1: an integer against a real, exactly (no rounding of the
+ * integer to a double, which merges neighbours past 2^53).  Reals are
+ * finite: jansson refuses NaN and infinities. */
+static int compare_integer_real(json_int_t integer, double real)
 {
-	if (json_is_number(a) && json_is_number(b))
-		return json_number_value(a) == json_number_value(b);
-	return json_equal((json_t *)a, (json_t *)b);
+	/* -2^63 and 2^63 are exact doubles; every json_int_t lies in
+	 * [-2^63, 2^63). */
+	if (real >= 9223372036854775808.0)
+		return -1;
+	if (real < -9223372036854775808.0)
+		return 1;
+	/* Toward zero: in range, and less than 1 away from real. */
+	json_int_t truncated = (json_int_t)real;
+	if (integer != truncated)
+		return integer < truncated ? -1 : 1;
+	/* integer is real's integral part; its fraction decides. */
+	double whole = (double)truncated;
+	return (whole > real) - (whole < real);
 }
 
-/* -1, 0, 1 like strcmp, or 2 when the values do not compare. */
-static int compare(const json_t *a, const json_t *b)
+/* -1, 0, 1 for two numbers: integers as integers, reals as reals, an
+ * integer and a real exactly. */
+static int compare_numbers(const json_t *a, const json_t *b)
 {
 	if (json_is_integer(a) && json_is_integer(b)) {
 		json_int_t x = json_integer_value(a);
 		json_int_t y = json_integer_value(b);
 		return (x > y) - (x < y);
 	}
-	if (json_is_number(a) && json_is_number(b)) {
-		double x = json_number_value(a), y = json_number_value(b);
-		if (x != x || y != y)
-			return 2;
-		return (x > y) - (x < y);
-	}
-	if (json_is_string(a) && json_is_string(b)) {
-		int order = strcmp(json_string_value(a), json_string_value(b));
-		return (order > 0) - (order < 0);
-	}
+	if (json_is_integer(a))
+		return compare_integer_real(json_integer_value(a),
+					    json_real_value(b));
+	if (json_is_integer(b))
+		return -compare_integer_real(json_integer_value(b),
+					     json_real_value(a));
+	double x = json_real_value(a), y = json_real_value(b);
+	return (x > y) - (x < y);
+}
+
+/* Bytewise over the whole length (a string may hold "\u0000"). */
+static int compare_strings(const json_t *a, const json_t *b)
+{
+	size_t length_a = json_string_length(a);
+	size_t length_b = json_string_length(b);
+	size_t common = length_a < length_b ? length_a : length_b;
+	int order = memcmp(json_string_value(a), json_string_value(b), common);
+	if (order == 0)
+		return (length_a > length_b) - (length_a < length_b);
+	return (order > 0) - (order < 0);
+}
+
+/* -1, 0, 1 like strcmp, or 2 when the values do not compare. */
+static int compare(const json_t *a, const json_t *b)
+{
+	if (json_is_number(a) && json_is_number(b))
+		return compare_numbers(a, b);
+	if (json_is_string(a) && json_is_string(b))
+		return compare_strings(a, b);
 	return 2;
+}
+
+/* ==, != and in: numbers and strings as compare() orders them, so == holds
+ * exactly when <= and >= both do; anything else by JSON equality. */
+static bool values_equal(const json_t *a, const json_t *b)
+{
+	if ((json_is_number(a) && json_is_number(b)) ||
+	    (json_is_string(a) && json_is_string(b)))
+		return compare(a, b) == 0;
+	return json_equal((json_t *)a, (json_t *)b);
 }
 
 bool predicate_eval(const struct predicate *predicate,

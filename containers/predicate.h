@@ -20,6 +20,11 @@
  * Python's crash.get(key) != value).  "value" is required by the
  * comparisons and "in", and refused by exists, missing and truthy.
  *
+ * Numbers compare exactly: integers as integers (past 2^53 too, where
+ * doubles merge neighbours), reals as reals, an integer and a real by
+ * their exact values; so for numbers and strings == holds exactly when
+ * <= and >= both do, and "in" agrees with ==.
+ *
  * The default, as Socorro's deferral_criteria
  * (lambda crash: crash.get("legacy_processing")), is
  * {"key": "legacy_processing", "op": "truthy"}: a crash the collector

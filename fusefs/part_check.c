@@ -14,10 +14,12 @@
 
 #define CHECK_CHUNK 65536
 
-/* Shared by both readers: where the JSON text comes from and what went
- * wrong below jansson (jansson only sees "read error"). */
+/* Shared by both readers: where the JSON text comes from (a descriptor,
+ * or bytes in memory when bytes is not NULL) and what went wrong below
+ * jansson (jansson only sees "read error"). */
 struct json_source {
 	int fd;
+	const unsigned char *bytes;
 	off_t offset;
 	off_t size;
 	uint64_t json_max;
@@ -48,6 +50,20 @@ static size_t count_json(struct json_source *source, size_t bytes)
 	return bytes;
 }
 
+/* Up to want bytes at the source's offset (want > 0, within its size). */
+static ssize_t read_at(struct json_source *source, void *buffer, size_t want)
+{
+	if (source->bytes) {
+		memcpy(buffer, source->bytes + source->offset, want);
+		return (ssize_t)want;
+	}
+	ssize_t got;
+	do
+		got = pread(source->fd, buffer, want, source->offset);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
 static size_t read_plain(void *buffer, size_t buffer_size, void *data)
 {
 	struct json_source *source = data;
@@ -56,10 +72,7 @@ static size_t read_plain(void *buffer, size_t buffer_size, void *data)
 	size_t want = buffer_size;
 	if ((off_t)want > source->size - source->offset)
 		want = (size_t)(source->size - source->offset);
-	ssize_t got;
-	do
-		got = pread(source->fd, buffer, want, source->offset);
-	while (got < 0 && errno == EINTR);
+	ssize_t got = read_at(source, buffer, want);
 	if (got < 0)
 		return fail_read(source, -EIO, strerror(errno));
 	if (got == 0)
@@ -76,10 +89,7 @@ static bool fill_input(struct json_source *source)
 	size_t want = sizeof source->input;
 	if ((off_t)want > source->size - source->offset)
 		want = (size_t)(source->size - source->offset);
-	ssize_t got;
-	do
-		got = pread(source->fd, source->input, want, source->offset);
-	while (got < 0 && errno == EINTR);
+	ssize_t got = read_at(source, source->input, want);
 	if (got <= 0) {
 		fail_read(source, -EIO,
 			  got < 0 ? strerror(errno)
@@ -172,61 +182,98 @@ static int parse(struct json_source *source, json_load_callback_t callback,
 	return 0;
 }
 
-int part_check_raw_crash(int fd, off_t size, uint64_t json_max,
-			 json_t **json_out, char *message, size_t message_size)
+static int check_raw_crash(struct json_source *source, uint64_t json_max,
+			   json_t **json_out, char *message,
+			   size_t message_size)
 {
 	*json_out = NULL;
-	if ((uint64_t)size > json_max) {
+	if ((uint64_t)source->size > json_max) {
 		snprintf(message, message_size,
 			 "raw crash: %lld bytes, more than json_max (%llu)",
-			 (long long)size, (unsigned long long)json_max);
+			 (long long)source->size, (unsigned long long)json_max);
 		return -EFBIG;
 	}
-	struct json_source *source = calloc(1, sizeof *source);
-	if (!source) {
-		snprintf(message, message_size, "raw crash: out of memory");
-		return -ENOMEM;
-	}
-	source->fd = fd;
-	source->size = size;
 	source->json_max = json_max;
-	int result = parse(source, read_plain, "raw crash", json_out, message,
-			   message_size);
-	free(source);
-	return result;
+	return parse(source, read_plain, "raw crash", json_out, message,
+		     message_size);
 }
 
-int part_check_processed(int fd, off_t size, uint64_t json_max,
-			 json_t **json_out, char *message, size_t message_size)
+static int check_processed(struct json_source *source, uint64_t json_max,
+			   json_t **json_out, char *message,
+			   size_t message_size)
 {
-	struct json_source *source = calloc(1, sizeof *source);
-
 	*json_out = NULL;
-	if (!source) {
-		snprintf(message, message_size,
-			 "processed crash: out of memory");
-		return -ENOMEM;
-	}
-	source->fd = fd;
-	source->size = size;
 	source->json_max = json_max;
 	/* 16 + MAX_WBITS: gzip wrapper only, as Socorro's .jsonz is. */
 	if (inflateInit2(&source->stream, 16 + MAX_WBITS) != Z_OK) {
-		free(source);
 		snprintf(message, message_size, "processed crash: zlib failed");
 		return -ENOMEM;
 	}
 	int result = 0;
-	if (size < 18) {
+	if (source->size < 18) {
 		snprintf(message, message_size,
 			 "processed crash: %lld bytes is not gzip data",
-			 (long long)size);
+			 (long long)source->size);
 		result = -EINVAL;
 	} else {
 		result = parse(source, read_gzip, "processed crash", json_out,
 			       message, message_size);
 	}
 	inflateEnd(&source->stream);
+	return result;
+}
+
+typedef int check_fn(struct json_source *source, uint64_t json_max,
+		     json_t **json_out, char *message, size_t message_size);
+
+/* The source is large (it holds the inflate input chunk): on the heap. */
+static int check(check_fn *checker, const char *what, int fd,
+		 const void *bytes, off_t size, uint64_t json_max,
+		 json_t **json_out, char *message, size_t message_size)
+{
+	*json_out = NULL;
+	struct json_source *source = calloc(1, sizeof *source);
+	if (!source) {
+		snprintf(message, message_size, "%s: out of memory", what);
+		return -ENOMEM;
+	}
+	source->fd = fd;
+	source->bytes = bytes;
+	source->size = size;
+	int result = checker(source, json_max, json_out, message,
+			     message_size);
 	free(source);
 	return result;
+}
+
+int part_check_raw_crash(int fd, off_t size, uint64_t json_max,
+			 json_t **json_out, char *message, size_t message_size)
+{
+	return check(check_raw_crash, "raw crash", fd, NULL, size, json_max,
+		     json_out, message, message_size);
+}
+
+int part_check_processed(int fd, off_t size, uint64_t json_max,
+			 json_t **json_out, char *message, size_t message_size)
+{
+	return check(check_processed, "processed crash", fd, NULL, size,
+		     json_max, json_out, message, message_size);
+}
+
+int part_check_raw_crash_buffer(const void *bytes, size_t size,
+				uint64_t json_max, json_t **json_out,
+				char *message, size_t message_size)
+{
+	/* An empty buffer has no bytes to point at; any address will do. */
+	return check(check_raw_crash, "raw crash", -1, bytes ? bytes : "",
+		     (off_t)size, json_max, json_out, message, message_size);
+}
+
+int part_check_processed_buffer(const void *bytes, size_t size,
+				uint64_t json_max, json_t **json_out,
+				char *message, size_t message_size)
+{
+	return check(check_processed, "processed crash", -1,
+		     bytes ? bytes : "", (off_t)size, json_max, json_out,
+		     message, message_size);
 }

@@ -9,7 +9,12 @@
  * The bytes themselves are never rewritten: the store gets the file as
  * written, plus the parsed document for routing.
  *
- * Pure functions over the caller's descriptor; safe from any thread.
+ * The same checks run over a descriptor (the staged file) or over bytes in
+ * memory (the _buffer forms, for tests and the fuzz targets); both share
+ * every line but the read.
+ *
+ * Pure functions over the caller's descriptor or bytes; safe from any
+ * thread.
  */
 #ifndef CRASHFS_FUSEFS_PART_CHECK_H
 #define CRASHFS_FUSEFS_PART_CHECK_H
@@ -26,5 +31,13 @@ int part_check_raw_crash(int fd, off_t size, uint64_t json_max,
 			 json_t **json_out, char *message, size_t message_size);
 int part_check_processed(int fd, off_t size, uint64_t json_max,
 			 json_t **json_out, char *message, size_t message_size);
+
+/* The same over size bytes in memory. */
+int part_check_raw_crash_buffer(const void *bytes, size_t size,
+				uint64_t json_max, json_t **json_out,
+				char *message, size_t message_size);
+int part_check_processed_buffer(const void *bytes, size_t size,
+				uint64_t json_max, json_t **json_out,
+				char *message, size_t message_size);
 
 #endif

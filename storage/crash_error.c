@@ -9,6 +9,10 @@
 
 static int error_vset(struct crash_error *error, int code, bool operational,
 		      const char *format, va_list args)
+	__attribute__((format(printf, 4, 0)));
+
+static int error_vset(struct crash_error *error, int code, bool operational,
+		      const char *format, va_list args)
 {
 	if (!error)
 		return code;

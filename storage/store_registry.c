@@ -43,6 +43,13 @@ struct store_registry_scope {
 	int depth;
 };
 
+/* The tree one top-level store_registry_open builds: every node of it
+ * counts against one bound. */
+struct store_registry_tree {
+	unsigned nodes;
+	unsigned node_max;
+};
+
 static void list_type_names(char *out, size_t out_size)
 {
 	size_t used = 0;
@@ -56,14 +63,47 @@ static void list_type_names(char *out, size_t out_size)
 	}
 }
 
-static int retry_path(char *out, size_t out_size, const char *node_path,
+static int path_too_long(struct crash_error *error, const char *parent,
+			 const char *key)
+{
+	/* The reason first: the path may fill the message. */
+	return crash_error_set(error, -ENAMETOOLONG,
+			       "the store tree is nested too deep: node path "
+			       "longer than %d bytes: %s%s%s",
+			       STORE_NODE_PATH_MAX - 1, parent, key ? "." : "",
+			       key ? key : "");
+}
+
+int store_registry_member_path(char out[STORE_NODE_PATH_MAX],
+			       const char *parent, const char *key, long index,
+			       struct crash_error *error)
+{
+	int length;
+	if (index < 0)
+		length = snprintf(out, STORE_NODE_PATH_MAX, "%s.%s", parent,
+				  key);
+	else
+		length = snprintf(out, STORE_NODE_PATH_MAX, "%s.%s[%ld]",
+				  parent, key, index);
+	if (length < 0 || length >= STORE_NODE_PATH_MAX)
+		return path_too_long(error, parent, key);
+	return 0;
+}
+
+/* One more node for the tree, or the error saying where the bound was
+ * passed. */
+static int count_node(const char *node_path,
+		      const struct crash_store_env *env,
 		      struct crash_error *error)
 {
-	int length = snprintf(out, out_size, "%s.retry", node_path);
-	if (length < 0 || (size_t)length >= out_size)
-		return crash_error_set(error, -ENAMETOOLONG,
-				       "%s: the store tree is nested too deep",
-				       node_path);
+	struct store_registry_tree *tree = env->tree;
+	if (tree->nodes >= tree->node_max)
+		return crash_error_set(error, -EINVAL,
+				       "%s: the store tree expands to more "
+				       "than %u store nodes ({\"ref\": ...} "
+				       "nodes that fan out multiply them)",
+				       node_path, tree->node_max);
+	tree->nodes++;
 	return 0;
 }
 
@@ -75,12 +115,16 @@ static int open_typed(const struct crash_store_type *type,
 		      struct crash_store **out, struct crash_error *error)
 {
 	struct transaction_executor executor;
-	char path[512];
+	char path[STORE_NODE_PATH_MAX];
 
 	crash_store_open_fn open = type->open;
+	int result = count_node(node_path, env, error);
+	if (result < 0)
+		return result;
 	if (!env->default_retry || !type->takes_default_retry)
 		return open(node, node_path, env, out, error);
-	int result = retry_path(path, sizeof path, node_path, error);
+	result = store_registry_member_path(path, node_path, "retry", -1,
+					    error);
 	if (result < 0)
 		return result;
 	result = transaction_executor_init_json(&executor, env->default_retry,
@@ -238,11 +282,20 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 			   struct crash_store **out, struct crash_error *error)
 {
 	struct transaction_executor executor;
-	char path[512];
+	char path[STORE_NODE_PATH_MAX];
 
-	int result = retry_path(path, sizeof path, node_path, error);
+	int result = store_registry_member_path(path, node_path, "retry", -1,
+						error);
 	if (result < 0)
 		return result;
+	/* A {"ref"} with a retry naming a store with a retry: two retry
+	 * stores would wrap one node under one name, and multiply attempts. */
+	if (env->retried_path && strcmp(env->retried_path, node_path) == 0)
+		return crash_error_set(error, -EINVAL,
+				       "%s: the {\"ref\": ...} naming this "
+				       "store has a \"retry\" too: retries "
+				       "would nest (keep one)",
+				       path);
 	result = transaction_executor_init_json(&executor, retry, path, error);
 	if (result < 0)
 		return result;
@@ -254,6 +307,7 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 	struct crash_store_env inner = *env;
 	struct crash_store *store = NULL;
 	inner.default_retry = NULL;
+	inner.retried_path = node_path;
 	result = store_registry_open(stripped, node_path, &inner, &store,
 				     error);
 	json_decref(stripped);
@@ -262,14 +316,12 @@ static int open_with_retry(const json_t *node, const json_t *retry,
 	return retry_store_new(store, &executor, path, out, error);
 }
 
-int store_registry_open(const json_t *node, const char *node_path,
-			const struct crash_store_env *env,
-			struct crash_store **out, struct crash_error *error)
+static int open_node(const json_t *node, const char *node_path,
+		     const struct crash_store_env *env,
+		     struct crash_store **out, struct crash_error *error)
 {
-	static const struct crash_store_env no_env;
-	*out = NULL;
-	if (!env)
-		env = &no_env;
+	if (strlen(node_path) >= STORE_NODE_PATH_MAX)
+		return path_too_long(error, node_path, NULL);
 	if (!json_is_object(node))
 		return crash_error_set(error, -EINVAL,
 				       "%s: a store must be a JSON object "
@@ -281,6 +333,26 @@ int store_registry_open(const json_t *node, const char *node_path,
 	if (json_object_get(node, "ref"))
 		return open_ref(node, node_path, env, out, error);
 	return open_type(node, node_path, env, out, error);
+}
+
+int store_registry_open(const json_t *node, const char *node_path,
+			const struct crash_store_env *env,
+			struct crash_store **out, struct crash_error *error)
+{
+	static const struct crash_store_env no_env;
+	*out = NULL;
+	if (!env)
+		env = &no_env;
+	if (env->tree)
+		return open_node(node, node_path, env, out, error);
+	/* The top of a tree: its nodes count from here. */
+	struct store_registry_tree tree = {
+		.node_max = env->node_max ? env->node_max
+					  : STORE_TREE_NODES_MAX,
+	};
+	struct crash_store_env top = *env;
+	top.tree = &tree;
+	return open_node(node, node_path, &top, out, error);
 }
 
 /* The top-level "stores": an object of store nodes. */
@@ -304,6 +376,39 @@ static int check_named_stores(const char *file_name, const json_t *named,
 	return 0;
 }
 
+/* {"store": ..., "stores": ...}: the document of a store tree file. */
+static int open_document(json_t *root, const char *source_name,
+			 const struct crash_store_env *env,
+			 struct crash_store **out, struct crash_error *error)
+{
+	const char *key;
+	json_t *value;
+	if (!json_is_object(root))
+		return crash_error_set(error, -EINVAL,
+				       "%s: must be an object {\"store\": "
+				       "{...}}",
+				       source_name);
+	json_object_foreach(root, key, value) {
+		if (strcmp(key, "store") != 0 && strcmp(key, "stores") != 0)
+			return crash_error_set(error, -EINVAL,
+					       "%s: \"%s\": unknown top-level "
+					       "key (expected \"store\" and "
+					       "optionally \"stores\")",
+					       source_name, key);
+	}
+	struct crash_store_env file_env = *env;
+	json_t *named = json_object_get(root, "stores");
+	json_t *store_node = json_object_get(root, "store");
+	int result = named ? check_named_stores(source_name, named, error) : 0;
+	if (result < 0)
+		return result;
+	if (!store_node)
+		return crash_error_set(error, -EINVAL, "%s: no \"store\" object",
+				       source_name);
+	file_env.named_stores = named;
+	return store_registry_open(store_node, "store", &file_env, out, error);
+}
+
 int store_registry_open_file(const char *file_name,
 			     const struct crash_store_env *env,
 			     struct crash_store **out,
@@ -320,33 +425,30 @@ int store_registry_open_file(const char *file_name,
 		return crash_error_set(error, -EINVAL, "%s:%d:%d: %s",
 				       file_name, json_error.line,
 				       json_error.column, json_error.text);
-	int result;
-	const char *key;
-	json_t *value;
-	json_object_foreach(root, key, value) {
-		if (strcmp(key, "store") != 0 && strcmp(key, "stores") != 0) {
-			/* key lives in root: the message first, then free. */
-			result = crash_error_set(error, -EINVAL,
-						 "%s: \"%s\": unknown top-level "
-						 "key (expected \"store\" and "
-						 "optionally \"stores\")",
-						 file_name, key);
-			json_decref(root);
-			return result;
-		}
-	}
-	struct crash_store_env file_env = *env;
-	json_t *named = json_object_get(root, "stores");
-	json_t *store_node = json_object_get(root, "store");
-	result = named ? check_named_stores(file_name, named, error) : 0;
-	if (result >= 0 && !store_node)
-		result = crash_error_set(error, -EINVAL,
-					 "%s: no \"store\" object", file_name);
-	if (result >= 0) {
-		file_env.named_stores = named;
-		result = store_registry_open(store_node, "store", &file_env,
-					     out, error);
-	}
+	/* Messages are formatted before root (and its keys) is freed. */
+	int result = open_document(root, file_name, env, out, error);
+	json_decref(root);
+	return result;
+}
+
+int store_registry_open_buffer(const char *text, size_t length,
+			       const char *source_name,
+			       const struct crash_store_env *env,
+			       struct crash_store **out,
+			       struct crash_error *error)
+{
+	static const struct crash_store_env no_env;
+	json_error_t json_error;
+	*out = NULL;
+	if (!env)
+		env = &no_env;
+	json_t *root = json_loadb(text, length, JSON_REJECT_DUPLICATES,
+				  &json_error);
+	if (!root)
+		return crash_error_set(error, -EINVAL, "%s:%d:%d: %s",
+				       source_name, json_error.line,
+				       json_error.column, json_error.text);
+	int result = open_document(root, source_name, env, out, error);
 	json_decref(root);
 	return result;
 }

@@ -7,7 +7,15 @@
  *
  * node_path is the JSON path of the node ("store", "store.primary",
  * "store.stores[1]"); it becomes the store's name in logs and stats and
- * prefixes every configuration error.
+ * prefixes every configuration error.  Paths are exact: a constructor names
+ * its children with store_registry_member_path, and a tree whose paths would
+ * not fit in STORE_NODE_PATH_MAX is refused at open (-ENAMETOOLONG), so no
+ * two nodes ever share a name in .crashfs/stats.
+ *
+ * A tree expands to at most STORE_TREE_NODES_MAX store nodes (env->node_max
+ * when set): {"ref": ...} nodes that fan out (a -> [b, b], b -> [c, c],
+ * ...) would otherwise make a 1 KB file build millions of stores.  Passing
+ * the bound is -EINVAL naming the path where it was passed.
  *
  * The JSON is borrowed for the duration of the open call only: a store
  * copies whatever it keeps.
@@ -18,14 +26,25 @@
 #define CRASHFS_STORAGE_STORE_REGISTRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
 #include "storage/crash_error.h"
 #include "storage/crash_store.h"
 
-/* Internal to store_registry.c: the {"ref": ...} nodes being resolved. */
+/* Node paths are at most STORE_NODE_PATH_MAX - 1 bytes. */
+#define STORE_NODE_PATH_MAX 512
+
+/* Store nodes one tree may expand to, references expanded: each node with
+ * a "type" counts.  The retry wrappers the registry adds do not (one at
+ * most per node), so .crashfs/stats lists at most twice as many nodes. */
+#define STORE_TREE_NODES_MAX 10000
+
+/* Internal to store_registry.c: the {"ref": ...} nodes being resolved, and
+ * the tree being built. */
 struct store_registry_scope;
+struct store_registry_tree;
 
 /*
  * What every store of a mount shares.  Zero-initialise it and set the
@@ -46,10 +65,27 @@ struct crash_store_env {
 	 */
 	const json_t *default_retry;
 	/* The top-level "stores" map that {"ref": "name"} nodes name; set by
-	 * store_registry_open_file.  NULL: a "ref" node is an error. */
+	 * store_registry_open_file and _buffer.  NULL: a "ref" node is an
+	 * error. */
 	const json_t *named_stores;
+	/* The bound on the store nodes of the tree; 0: STORE_TREE_NODES_MAX. */
+	unsigned node_max;
+	/*
+	 * Check the configuration only.  Every store parses and checks its
+	 * node as it does at open, and touches nothing outside the process:
+	 * no file or directory is opened, made or resolved, no server is
+	 * reached.  The tree comes back whole (types, node paths, stats) for
+	 * inspection and crash_store_close; no other operation may be called
+	 * on it.  A store with side effects at open honours the flag by
+	 * skipping them and returning itself unopened (the fs store keeps
+	 * its root as written, unresolved); a new backend must do the same.
+	 * For checking a configuration, and for the fuzz targets.
+	 */
+	bool validate_only;
 	/* Set and read by the registry only. */
 	const struct store_registry_scope *scope;
+	struct store_registry_tree *tree;
+	const char *retried_path; /* the node an explicit "retry" wraps */
 };
 
 typedef int (*crash_store_open_fn)(const json_t *node, const char *node_path,
@@ -80,15 +116,23 @@ struct crash_store_type {
  *                    "<node path>.retry";
  *   {"ref": "name"}  a new instance of env->named_stores' node "name",
  *                    named by its place in the tree ("store.primary");
- *                    only "retry" may stand next to "ref".  A reference
- *                    cycle is an error naming the path and the chain
- *                    ("store.primary.secondary: reference cycle: a -> b
- *                    -> a"); an error inside a named store ends with
- *                    "(in stores.<name>)".
+ *                    only "retry" may stand next to "ref" (and then
+ *                    not in the named node too: one retry per node).
+ *                    A reference cycle is an error naming the path and
+ *                    the chain ("store.primary.secondary: reference
+ *                    cycle: a -> b -> a"); an error inside a named store
+ *                    ends with "(in stores.<name>)".
  */
 int store_registry_open(const json_t *node, const char *node_path,
 			const struct crash_store_env *env,
 			struct crash_store **out, struct crash_error *error);
+
+/* Writes the node path of a member, "<parent>.<key>" (index < 0) or
+ * "<parent>.<key>[index]", into out.  Returns 0, or -ENAMETOOLONG with
+ * error saying the tree is nested too deep (and naming the parent). */
+int store_registry_member_path(char out[STORE_NODE_PATH_MAX],
+			       const char *parent, const char *key, long index,
+			       struct crash_error *error);
 
 /* Opens {"store": {...}, "stores": {"name": {...}, ...}} from a file (the
  * SOURCE.json of the mount).  "stores" is optional: the named store nodes
@@ -97,6 +141,14 @@ int store_registry_open_file(const char *file_name,
 			     const struct crash_store_env *env,
 			     struct crash_store **out,
 			     struct crash_error *error);
+
+/* The same from JSON text in memory; source_name names it in errors as
+ * the file name would. */
+int store_registry_open_buffer(const char *text, size_t length,
+			       const char *source_name,
+			       const struct crash_store_env *env,
+			       struct crash_store **out,
+			       struct crash_error *error);
 
 /* The registered types, terminated by {NULL, NULL}. */
 extern const struct crash_store_type store_registry_types[];

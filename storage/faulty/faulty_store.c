@@ -360,7 +360,7 @@ static int parse_fault(const json_t *node, const char *path,
 	static const char *const keys[] = { "operations", "errno",
 					    "operational", "mode", "every",
 					    "trigger_file", NULL };
-	char operations_path[512];
+	char operations_path[STORE_NODE_PATH_MAX + 64];
 
 	if (!json_is_object(node))
 		return crash_error_set(error, -EINVAL,
@@ -394,7 +394,7 @@ static int parse_fault(const json_t *node, const char *path,
 static int parse_faults(const json_t *faults, const char *node_path,
 			struct faulty_store *self, struct crash_error *error)
 {
-	char path[256];
+	char path[STORE_NODE_PATH_MAX + 32];
 
 	if (!faults)
 		return 0;
@@ -457,7 +457,7 @@ int faulty_store_open_json(const json_t *node, const char *node_path,
 			   struct crash_store **out, struct crash_error *error)
 {
 	static const char *const keys[] = { "store", "faults", NULL };
-	char child_path[256];
+	char child_path[STORE_NODE_PATH_MAX];
 	struct crash_store *child = NULL;
 
 	*out = NULL;
@@ -465,7 +465,10 @@ int faulty_store_open_json(const json_t *node, const char *node_path,
 	if (result < 0)
 		return result;
 	const json_t *child_node = json_object_get(node, "store");
-	snprintf(child_path, sizeof child_path, "%s.store", node_path);
+	result = store_registry_member_path(child_path, node_path, "store", -1,
+					    error);
+	if (result < 0)
+		return result;
 	if (!child_node)
 		return crash_error_set(error, -EINVAL,
 				       "%s: missing (the store to wrap)",

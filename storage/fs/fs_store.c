@@ -136,6 +136,61 @@ static bool is_suffix(const char *suffix)
 	       strlen(suffix) <= 32;
 }
 
+/*
+ * The dump whose file name "<id>.<name><dump suffix>" a raw or processed
+ * crash's "<id><suffix>" also is (json ".a.dump" with dump ".dump": the
+ * dump "a"), into name; false if none.  Such parts would share one file.
+ */
+static bool suffix_spells_dump(const char *suffix, const char *dump_suffix,
+			       char name[CRASH_DUMP_NAME_MAX + 1])
+{
+	size_t length = strlen(suffix), dump_length = strlen(dump_suffix);
+	if (suffix[0] != '.' || length <= dump_length + 1 ||
+	    strcmp(suffix + length - dump_length, dump_suffix) != 0)
+		return false;
+	size_t name_length = length - dump_length - 1;
+	if (name_length > CRASH_DUMP_NAME_MAX)
+		return false;
+	memcpy(name, suffix + 1, name_length);
+	name[name_length] = '\0';
+	return crash_dump_name_is_valid(name);
+}
+
+static int check_suffixes(const struct fs_store_options *options,
+			  const char *node_path, struct crash_error *error)
+{
+	const char *suffixes[3] = { options->json_file_suffix,
+				    options->jsonz_file_suffix,
+				    options->dump_file_suffix };
+	const char *keys[3] = { "json_file_suffix", "jsonz_file_suffix",
+				"dump_file_suffix" };
+	char dump_name[CRASH_DUMP_NAME_MAX + 1];
+	for (int i = 0; i < 3; i++) {
+		if (!is_suffix(suffixes[i]))
+			return crash_error_set(error, -EINVAL,
+					       "%s.%s: must be 1..32 characters "
+					       "without '/'",
+					       node_path, keys[i]);
+		for (int j = 0; j < i; j++)
+			if (strcmp(suffixes[i], suffixes[j]) == 0)
+				return crash_error_set(
+					error, -EINVAL,
+					"%s.%s: same as %s: parts would "
+					"share a file name",
+					node_path, keys[i], keys[j]);
+	}
+	for (int i = 0; i < 2; i++)
+		if (suffix_spells_dump(suffixes[i], suffixes[2], dump_name))
+			return crash_error_set(
+				error, -EINVAL,
+				"%s.%s: \"%s\" is also the file name of the "
+				"dump \"%s\" with dump_file_suffix \"%s\": "
+				"parts would share a file name",
+				node_path, keys[i], suffixes[i], dump_name,
+				suffixes[2]);
+	return 0;
+}
+
 static int check_options(const struct fs_store_options *options,
 			 const char *node_path, struct crash_error *error)
 {
@@ -166,25 +221,9 @@ static int check_options(const struct fs_store_options *options,
 		return crash_error_set(error, -EINVAL,
 				       "%s.dump_field: not a valid dump name",
 				       node_path);
-	const char *suffixes[3] = { options->json_file_suffix,
-				    options->jsonz_file_suffix,
-				    options->dump_file_suffix };
-	const char *keys[3] = { "json_file_suffix", "jsonz_file_suffix",
-				"dump_file_suffix" };
-	for (int i = 0; i < 3; i++) {
-		if (!is_suffix(suffixes[i]))
-			return crash_error_set(error, -EINVAL,
-					       "%s.%s: must be 1..32 characters "
-					       "without '/'",
-					       node_path, keys[i]);
-		for (int j = 0; j < i; j++)
-			if (strcmp(suffixes[i], suffixes[j]) == 0)
-				return crash_error_set(
-					error, -EINVAL,
-					"%s.%s: same as %s: parts would "
-					"share a file name",
-					node_path, keys[i], keys[j]);
-	}
+	int result = check_suffixes(options, node_path, error);
+	if (result < 0)
+		return result;
 	if (options->minute_slice_interval < 1 ||
 	    options->minute_slice_interval > 60)
 		return crash_error_set(error, -EINVAL,
@@ -254,9 +293,21 @@ static int copy_options(struct fs_store *fs,
 	return 0;
 }
 
+static int keep_root(struct fs_store *fs, const char *root,
+		     const char *node_path, struct crash_error *error)
+{
+	fs->root = strdup(root);
+	if (!fs->root)
+		return crash_error_set(error, -ENOMEM, "%s: out of memory",
+				       node_path);
+	fs->options.root = fs->root;
+	return 0;
+}
+
 /*
  * Creates the root (mkdir -p) and resolves it to an absolute path: the
- * daemon may chdir("/") after opening its stores.
+ * daemon may chdir("/") after opening its stores.  Validating only, the
+ * root is kept as written and nothing is touched.
  */
 static int open_root(struct fs_store *fs, const char *root,
 		     const char *node_path, struct crash_error *error)
@@ -271,6 +322,8 @@ static int open_root(struct fs_store *fs, const char *root,
 	/* Socorro strips trailing slashes; "/" itself stays "/". */
 	while (length > 1 && trimmed[length - 1] == '/')
 		trimmed[--length] = '\0';
+	if (fs->options.validate_only)
+		return keep_root(fs, trimmed, node_path, error);
 
 	struct crash_call call;
 	crash_call_init(&call);
@@ -290,12 +343,7 @@ static int open_root(struct fs_store *fs, const char *root,
 		return crash_error_set(error, -ENOTDIR,
 				       "%s: root %s is not a directory",
 				       node_path, resolved);
-	fs->root = strdup(resolved);
-	if (!fs->root)
-		return crash_error_set(error, -ENOMEM, "%s: out of memory",
-				       node_path);
-	fs->options.root = fs->root;
-	return 0;
+	return keep_root(fs, resolved, node_path, error);
 }
 
 /* What killed daemons were writing into this store: removed now, before
@@ -370,9 +418,11 @@ int fs_store_open(const struct fs_store_options *options,
 	result = open_root(fs, options->root, node_path, error);
 	if (result < 0)
 		goto fail;
-	sweep_scratch(fs);
-	crash_log(CRASH_LOG_DEBUG, "%s: fs store, layout %s, root %s",
-		  node_path, fs_layout_name(fs->options.layout), fs->root);
+	if (!fs->options.validate_only)
+		sweep_scratch(fs);
+	crash_log(CRASH_LOG_DEBUG, "%s: fs store, layout %s, root %s%s",
+		  node_path, fs_layout_name(fs->options.layout), fs->root,
+		  fs->options.validate_only ? " (validated only)" : "");
 	*out = &fs->base;
 	return 0;
 fail:
@@ -403,8 +453,8 @@ int fs_store_open_json(const json_t *node, const char *node_path,
 	int64_t interval = 0;
 	int result;
 
-	(void)env;
 	fs_store_options_init(&options);
+	options.validate_only = env->validate_only;
 	result = store_config_check_keys(node, node_path, json_keys, error);
 	if (result < 0)
 		return result;

@@ -47,6 +47,10 @@ struct fs_store_options {
 	const char *jsonz_file_suffix;    /* ".jsonz" */
 	const char *dump_file_suffix;     /* ".dump" */
 	int minute_slice_interval;        /* 4, in 1..60 (dated layouts) */
+	/* Check the options only (struct crash_store_env's validate_only):
+	 * the root is neither made nor resolved, and the store is never
+	 * used. */
+	bool validate_only;
 	/* For tests: the clock that picks date-branch slots; NULL = real UTC
 	 * time.  Must be thread-safe. */
 	void (*now)(struct timespec *out, void *arg);

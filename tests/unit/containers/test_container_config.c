@@ -177,6 +177,36 @@ static void test_retry_key(void)
 	CHECK_STR(store->node_path, "store.retry");
 	CHECK_STR(crash_store_child(store, 0)->node_path, "store");
 	crash_store_close(store);
+	/* ... but not when the named store has one too: two retry stores
+	 * would wrap one node, both named "store.retry" in the stats (found
+	 * by fuzz_store_tree's invariant: one stats key per node). */
+	store = NULL;
+	CHECK_INT(test_open_file_text(
+			  "{\"stores\": {\"a\": {\"type\": \"null\", \"retry\": "
+			  "{\"policy\": \"none\"}}}, \"store\": {\"ref\": "
+			  "\"a\", \"retry\": {\"policy\": \"none\"}}}",
+			  NULL, &store, &error),
+		  -EINVAL);
+	CHECK(store == NULL);
+	crash_store_close(store);
+	CHECK(test_contains(error.message,
+			    "store.retry: the {\"ref\": ...} naming this "
+			    "store has a \"retry\" too: retries would nest"));
+	CHECK(test_contains(error.message, "(in stores.a)"));
+	/* Through a chain of references as well. */
+	CHECK(test_contains(
+		open_error("{\"stores\": {\"a\": {\"ref\": \"b\"}, \"b\": "
+			   "{\"type\": \"null\", \"retry\": {}}}, \"store\": "
+			   "{\"type\": \"poly\", \"stores\": [{\"ref\": \"a\", "
+			   "\"retry\": {}}]}}",
+			   true),
+		"store.stores[0].retry: the {\"ref\""));
+	/* A retry on a member of a retried store is another node's. */
+	CHECK_INT(test_open_text("{\"type\": \"faulty\", \"retry\": {}, "
+				 "\"store\": {\"type\": \"null\", \"retry\": {}}}",
+				 NULL, &store, &error),
+		  0);
+	crash_store_close(store);
 }
 
 static void test_default_retry(void)
@@ -273,6 +303,140 @@ static void test_three_levels_deep(void)
 	crash_store_close(store);
 }
 
+/* {"stores": {"s0": poly[s1, s1], "s1": poly[s2, s2], ..., "s<levels>":
+ * null}, "store": {"ref": "s0"}}: about 40 bytes a level, 2^(levels+1) - 1
+ * store nodes once expanded.  malloc'd. */
+static char *fan_out_tree(int levels)
+{
+	size_t size = 128 + (size_t)levels * 96;
+	char *text = malloc(size);
+	if (!text)
+		return NULL;
+	size_t used = (size_t)snprintf(text, size, "{\"stores\": {");
+	for (int level = 0; level < levels; level++)
+		used += (size_t)snprintf(text + used, size - used,
+					 "\"s%d\": {\"type\": \"poly\", "
+					 "\"stores\": [{\"ref\": \"s%d\"}, "
+					 "{\"ref\": \"s%d\"}]}, ",
+					 level, level + 1, level + 1);
+	snprintf(text + used, size - used,
+		 "\"s%d\": {\"type\": \"null\"}}, \"store\": {\"ref\": "
+		 "\"s0\"}}",
+		 levels);
+	return text;
+}
+
+static size_t count_nodes(struct crash_store *store)
+{
+	size_t count = 1;
+	for (size_t i = 0; i < crash_store_child_count(store); i++)
+		count += count_nodes(crash_store_child(store, i));
+	return count;
+}
+
+/* References that fan out multiply: the expansion is bounded, and the
+ * error names the path where the bound was passed. */
+static void test_reference_expansion_is_bounded(void)
+{
+	struct crash_store *store = NULL;
+	struct crash_error error = { 0 };
+	/* 12 levels: 8191 nodes, under the bound. */
+	char *text = fan_out_tree(12);
+	REQUIRE(text != NULL);
+	CHECK_INT(test_open_file_text(text, NULL, &store, &error), 0);
+	free(text);
+	REQUIRE(store != NULL);
+	CHECK_INT(count_nodes(store), 8191);
+	crash_store_close(store);
+	/* 18 levels (1.3 KB): 524,287 nodes without a bound. */
+	text = fan_out_tree(18);
+	REQUIRE(text != NULL);
+	CHECK(strlen(text) < 1400);
+	store = NULL;
+	int result = test_open_file_text(text, NULL, &store, &error);
+	free(text);
+	CHECK_INT(result, -EINVAL);
+	CHECK(store == NULL);
+	CHECK(test_contains(error.message, "more than 10000 store nodes"));
+	/* The 10,001st node lies deep in store.stores[0], named by its
+	 * place in the tree. */
+	CHECK(test_contains(error.message, "store.stores[0].stores["));
+	crash_store_close(store);
+	/* The bound is per tree: a lower one from env. */
+	struct crash_store_env env = { .node_max = 3 };
+	CHECK_INT(test_open_text("{\"type\": \"poly\", \"stores\": ["
+				 "{\"type\": \"null\"}, {\"type\": \"null\"}, "
+				 "{\"type\": \"null\"}]}",
+				 &env, &store, &error),
+		  -EINVAL);
+	CHECK(test_contains(error.message,
+			    "store.stores[2]: the store tree expands to more "
+			    "than 3 store nodes"));
+	CHECK_INT(test_open_text("{\"type\": \"poly\", \"stores\": ["
+				 "{\"type\": \"null\"}, {\"type\": \"null\"}]}",
+				 &env, &store, &error),
+		  0);
+	crash_store_close(store);
+}
+
+/* A tree of `depth` faulty wrappers around a poly of two null stores:
+ * the poly's path is "store" + depth * ".store". */
+static char *deep_tree(int depth)
+{
+	size_t size = 128 + (size_t)depth * 48;
+	char *text = malloc(size);
+	if (!text)
+		return NULL;
+	size_t used = 0;
+	for (int i = 0; i < depth; i++)
+		used += (size_t)snprintf(text + used, size - used,
+					 "{\"type\": \"faulty\", \"store\": ");
+	used += (size_t)snprintf(text + used, size - used,
+				 "{\"type\": \"poly\", \"stores\": "
+				 "[{\"type\": \"null\"}, {\"type\": \"null\"}]}");
+	for (int i = 0; i < depth; i++)
+		used += (size_t)snprintf(text + used, size - used, "}");
+	return text;
+}
+
+/* Node paths past 255 bytes stay exact (one stats key per node); a path
+ * past the limit is refused at open, never cut into a collision. */
+static void test_long_node_paths_stay_distinct(void)
+{
+	struct crash_store *store = NULL;
+	struct crash_error error = { 0 };
+	/* 60 levels: paths up to 5 + 360 + 10 = 375 bytes. */
+	char *text = deep_tree(60);
+	REQUIRE(text != NULL);
+	CHECK_INT(test_open_text(text, NULL, &store, &error), 0);
+	free(text);
+	REQUIRE(store != NULL);
+	json_t *stats = crash_store_stats(store);
+	CHECK_INT(count_nodes(store), 63);
+	CHECK_INT(json_object_size(stats), 63);
+	char expected[512] = "store";
+	for (int i = 0; i < 60; i++)
+		strcat(expected, ".store");
+	strcat(expected, ".stores[1]");
+	CHECK_INT(strlen(expected), 375);
+	CHECK(json_object_get(stats, expected) != NULL);
+	json_decref(stats);
+	crash_store_close(store);
+
+	/* 90 levels: the poly's members would be 5 + 540 + 10 bytes. */
+	text = deep_tree(90);
+	REQUIRE(text != NULL);
+	store = NULL;
+	CHECK_INT(test_open_text(text, NULL, &store, &error), -ENAMETOOLONG);
+	free(text);
+	CHECK(store == NULL);
+	crash_store_close(store);
+	CHECK(test_contains(error.message, "the store tree is nested too "
+					   "deep: node path longer than 511 "
+					   "bytes"));
+	CHECK(test_contains(error.message, "store.store.store"));
+}
+
 int main(int argc, char **argv)
 {
 	crash_log_set_level(CRASH_LOG_ERROR);
@@ -281,5 +445,7 @@ int main(int argc, char **argv)
 	test_retry_key();
 	test_default_retry();
 	test_three_levels_deep();
+	test_reference_expansion_is_bounded();
+	test_long_node_paths_stay_distinct();
 	return unit_test_exit(argv[0]);
 }

@@ -21,9 +21,10 @@ static int eval(const char *predicate_text, const char *document_text)
 {
 	struct crash_error error = { 0 };
 	struct predicate *predicate = NULL;
-	json_t *node = predicate_text ? json_loads(predicate_text, 0, NULL)
-				      : NULL;
-	json_t *document = json_loads(document_text, 0, NULL);
+	json_t *node = predicate_text
+			       ? json_loads(predicate_text, JSON_ALLOW_NUL, NULL)
+			       : NULL;
+	json_t *document = json_loads(document_text, JSON_ALLOW_NUL, NULL);
 	if ((predicate_text && !node) || !document) {
 		fprintf(stderr, "bad test JSON\n");
 		return -2;
@@ -100,6 +101,77 @@ static void test_equality(void)
 		"{\"key\": \"o\", \"op\": \"==\", \"value\": {\"a\": [1, 2]}}";
 	CHECK_INT(eval(object, "{\"o\": {\"a\": [1, 2]}}"), 1);
 	CHECK_INT(eval(object, "{\"o\": {\"a\": [2, 1]}}"), 0);
+}
+
+/* Integers compare as integers, reals as reals and an integer with a real
+ * exactly: == agrees with < and >= past 2^53, where doubles no longer tell
+ * neighbours apart. */
+static void test_large_integers_compare_exactly(void)
+{
+	const char *eq = "{\"key\": \"n\", \"op\": \"==\", "
+			 "\"value\": 9007199254740992}";
+	const char *ne = "{\"key\": \"n\", \"op\": \"!=\", "
+			 "\"value\": 9007199254740992}";
+	const char *ge = "{\"key\": \"n\", \"op\": \">=\", "
+			 "\"value\": 9007199254740992}";
+	const char *gt = "{\"key\": \"n\", \"op\": \">\", "
+			 "\"value\": 9007199254740992}";
+	const char *in = "{\"key\": \"n\", \"op\": \"in\", "
+			 "\"value\": [9007199254740992]}";
+	const char *above = "{\"n\": 9007199254740993}";
+	CHECK_INT(eval(gt, above), 1);
+	CHECK_INT(eval(eq, above), 0);
+	CHECK_INT(eval(ne, above), 1);
+	CHECK_INT(eval(in, above), 0);
+	CHECK_INT(eval(eq, "{\"n\": 9007199254740992}"), 1);
+	CHECK_INT(eval(ge, "{\"n\": 9007199254740992}"), 1);
+	/* The largest integers: one apart, never equal. */
+	const char *max = "{\"key\": \"n\", \"op\": \"==\", "
+			  "\"value\": 9223372036854775807}";
+	CHECK_INT(eval(max, "{\"n\": 9223372036854775806}"), 0);
+	CHECK_INT(eval(max, "{\"n\": 9223372036854775807}"), 1);
+	/* An integer and a real: equal only if the real is that integer. */
+	const char *real = "{\"key\": \"n\", \"op\": \"==\", "
+			   "\"value\": 9007199254740992.0}";
+	CHECK_INT(eval(real, "{\"n\": 9007199254740992}"), 1);
+	CHECK_INT(eval(real, "{\"n\": 9007199254740993}"), 0);
+	const char *real_le = "{\"key\": \"n\", \"op\": \"<=\", "
+			      "\"value\": 9007199254740992.0}";
+	CHECK_INT(eval(real_le, "{\"n\": 9007199254740993}"), 0);
+	const char *real_gt = "{\"key\": \"n\", \"op\": \">\", "
+			      "\"value\": 9007199254740992.0}";
+	CHECK_INT(eval(real_gt, "{\"n\": 9007199254740993}"), 1);
+	/* 2^63 as a real is above every integer. */
+	const char *huge = "{\"key\": \"n\", \"op\": \"<\", "
+			   "\"value\": 9223372036854775808.0}";
+	CHECK_INT(eval(huge, "{\"n\": 9223372036854775807}"), 1);
+	const char *huge_eq = "{\"key\": \"n\", \"op\": \"==\", "
+			      "\"value\": 9223372036854775808.0}";
+	CHECK_INT(eval(huge_eq, "{\"n\": 9223372036854775807}"), 0);
+	/* A fraction sits between its neighbours. */
+	const char *half = "{\"key\": \"n\", \"op\": \"<\", "
+			   "\"value\": -2.5}";
+	CHECK_INT(eval(half, "{\"n\": -3}"), 1);
+	CHECK_INT(eval(half, "{\"n\": -2}"), 0);
+}
+
+/* Strings compare bytewise over their whole length: a string with a NUL
+ * inside is not equal to, nor ordered like, its prefix. */
+static void test_strings_with_nul_compare_whole(void)
+{
+	const char *le = "{\"key\": \"s\", \"op\": \"<=\", "
+			 "\"value\": \"a\\u0000b\"}";
+	const char *ge = "{\"key\": \"s\", \"op\": \">=\", "
+			 "\"value\": \"a\\u0000b\"}";
+	const char *eq = "{\"key\": \"s\", \"op\": \"==\", "
+			 "\"value\": \"a\\u0000b\"}";
+	const char *other = "{\"s\": \"a\\u0000c\"}";
+	CHECK_INT(eval(eq, other), 0);
+	CHECK_INT(eval(le, other), 0);
+	CHECK_INT(eval(ge, other), 1);
+	CHECK_INT(eval(ge, "{\"s\": \"a\"}"), 0);
+	CHECK_INT(eval(le, "{\"s\": \"a\"}"), 1);
+	CHECK_INT(eval(eq, "{\"s\": \"a\\u0000b\"}"), 1);
 }
 
 static void test_ordering(void)
@@ -213,6 +285,8 @@ int main(int argc, char **argv)
 	test_default_is_socorros_legacy_processing();
 	test_equality();
 	test_ordering();
+	test_large_integers_compare_exactly();
+	test_strings_with_nul_compare_whole();
 	test_in_exists_missing();
 	test_dotted_keys();
 	test_configuration_errors_name_the_path();

@@ -214,6 +214,99 @@ static void test_missing_file(void)
 	check_contains(error.message, file_name);
 }
 
+/* A tree from text in memory: the same rules as a file, the source name
+ * in place of the file name. */
+static void test_open_buffer(void)
+{
+	struct crash_store *store = NULL;
+	struct crash_error error = { 0 };
+	const char *text = "{\"stores\": {\"n\": {\"type\": \"null\"}}, "
+			   "\"store\": {\"type\": \"poly\", \"stores\": "
+			   "[{\"ref\": \"n\"}, {\"type\": \"null\"}]}}";
+	CHECK_INT(store_registry_open_buffer(text, strlen(text), "tree.json",
+					     &test_env, &store, &error),
+		  0);
+	REQUIRE(store != NULL);
+	CHECK_STR(crash_store_child(store, 0)->node_path, "store.stores[0]");
+	crash_store_close(store);
+	store = NULL;
+	/* Not NUL-terminated: the length is what counts. */
+	const char *followed = "{\"store\": {\"type\": \"null\"}}xx";
+	CHECK_INT(store_registry_open_buffer(followed, strlen(followed) - 2,
+					     "tree.json", &test_env, &store,
+					     &error),
+		  0);
+	crash_store_close(store);
+	store = NULL;
+	CHECK_INT(store_registry_open_buffer("{\"store\": 1,}", 13, "tree.json",
+					     &test_env, &store, &error),
+		  -EINVAL);
+	check_contains(error.message, "tree.json:1:");
+	CHECK_INT(store_registry_open_buffer("[1]", 3, "tree.json", &test_env,
+					     &store, &error),
+		  -EINVAL);
+	check_contains(error.message, "tree.json: must be an object");
+	CHECK_INT(store_registry_open_buffer("{\"stor\": {}}", 12, "tree.json",
+					     &test_env, &store, &error),
+		  -EINVAL);
+	check_contains(error.message, "\"stor\": unknown top-level key");
+	CHECK(store == NULL);
+}
+
+/* validate_only: the configuration is checked as at open, and nothing
+ * outside the process is touched: the fs store's root is neither made
+ * nor resolved. */
+static void test_validate_only_touches_nothing(void)
+{
+	char parent[] = "/tmp/crashfs-test-validate-XXXXXX";
+	REQUIRE(mkdtemp(parent) != NULL);
+	char root[128];
+	snprintf(root, sizeof root, "%s/a/b/store/", parent);
+	char text[512];
+	snprintf(text, sizeof text,
+		 "{\"type\": \"fallback\", \"primary\": {\"type\": \"fs\", "
+		 "\"root\": \"%s\", \"layout\": \"dated\"}, \"secondary\": "
+		 "{\"type\": \"faulty\", \"store\": {\"type\": \"fs\", "
+		 "\"root\": \"relative/root\"}}}",
+		 root);
+	struct crash_store_env env = { .validate_only = true };
+	struct crash_store *store = NULL;
+	struct crash_error error = { 0 };
+	json_t *node = json_loads(text, 0, NULL);
+	REQUIRE(node != NULL);
+	CHECK_INT(store_registry_open(node, "store", &env, &store, &error), 0);
+	REQUIRE(store != NULL);
+	json_t *stats = crash_store_stats(store);
+	CHECK_INT(json_object_size(stats), 4);
+	CHECK(json_object_get(stats, "store.secondary.store") != NULL);
+	json_decref(stats);
+	crash_store_close(store);
+	/* Nothing was made, not even the first missing directory. */
+	char first[160];
+	snprintf(first, sizeof first, "%s/a", parent);
+	CHECK(access(first, F_OK) < 0);
+	CHECK(access("relative", F_OK) < 0);
+	/* Errors are the same as at open. */
+	json_object_set_new(json_object_get(node, "primary"), "layout",
+			    json_string("radox"));
+	store = NULL;
+	CHECK_INT(store_registry_open(node, "store", &env, &store, &error),
+		  -EINVAL);
+	check_contains(error.message, "store.primary.layout: unknown layout");
+	CHECK(store == NULL);
+	json_decref(node);
+	/* Opened for real, the same tree makes the root. */
+	env.validate_only = false;
+	node = json_pack("{s:s, s:s}", "type", "fs", "root", root);
+	CHECK_INT(store_registry_open(node, "store", &env, &store, &error), 0);
+	crash_store_close(store);
+	json_decref(node);
+	CHECK(access(root, F_OK) == 0);
+	char command[256];
+	snprintf(command, sizeof command, "rm -r '%s'", parent);
+	CHECK_INT(system(command), 0);
+}
+
 int main(int argc, char **argv)
 {
 	/* The registry may log what it rejects; keep the test output short. */
@@ -223,5 +316,7 @@ int main(int argc, char **argv)
 	test_malformed_nodes();
 	test_open_file();
 	test_missing_file();
+	test_open_buffer();
+	test_validate_only_touches_nothing();
 	return unit_test_exit(argv[0]);
 }

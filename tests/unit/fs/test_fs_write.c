@@ -513,6 +513,17 @@ static void test_json_options(void)
 	check_rejected(base, "\"dump_field\": \"\"", "store.primary.dump_field");
 	check_rejected(base, "\"dump_file_suffix\": \".json\"",
 		       "store.primary.dump_file_suffix");
+	/* A raw or processed suffix spelled like a dump's file name: the raw
+	 * crash and the dump "a" would be one file "<id>.a.dump" (found by
+	 * fuzz_crash_id's round trip of part names). */
+	check_rejected(base, "\"json_file_suffix\": \".a.dump\"",
+		       "store.primary.json_file_suffix: \".a.dump\" is also "
+		       "the file name of the dump \"a\"");
+	check_rejected(base,
+		       "\"dump_file_suffix\": \"z\", \"jsonz_file_suffix\": "
+		       "\".x-y.jsonz\"",
+		       "store.primary.jsonz_file_suffix: \".x-y.jsonz\" is "
+		       "also the file name of the dump \"x-y.json\"");
 	check_rejected(base, "\"name_branch_base\": \"a/b\"",
 		       "store.primary.name_branch_base");
 	check_rejected(base, "\"date_branch_base\": \"name\"",
