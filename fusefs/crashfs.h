@@ -39,6 +39,7 @@
 
 struct crashfs_settings {
 	bool read_only;
+	double request_timeout; /* a store call's deadline; 0: none */
 	uint64_t json_max;
 	double cache_timeout;
 	bool keep_cache;

@@ -38,11 +38,12 @@ static bool request_interrupted(void *arg)
 }
 
 /* A store call that gives up with -EINTR when the caller is interrupted
- * (a retry backoff polls it). */
+ * (a retry backoff polls it), and with -ETIMEDOUT after request_timeout. */
 void crashfs_call_begin(struct crash_call *call)
 {
 	crash_call_init(call);
 	call->interrupted = request_interrupted;
+	crash_call_set_timeout(call, crashfs_get()->settings.request_timeout);
 }
 
 static enum crash_log_level level_of(int code)

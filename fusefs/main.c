@@ -26,8 +26,8 @@
 #include "fusefs/crashfs.h"
 #include "fusefs/mount_point.h"
 #include "mountopts/mount_options.h"
+#include "mountopts/store_types.h"
 #include "storage/crash_log.h"
-#include "storage/fs/fs_store.h"
 #include "storage/store_registry.h"
 
 /* libfuse's messages while fuse_new checks the options: kept, so an
@@ -132,44 +132,15 @@ static char *spool_root(const struct mount_options *options)
 	return root;
 }
 
-/* The store node whose names the view shows: a directory SOURCE's node,
- * or the root node of a store tree file when it is an fs store (a
- * container shows Socorro's default names). */
-static json_t *naming_node(const struct mount_options *options)
+/* The names the view shows are the store tree's own (an fs store's
+ * suffixes and branch name, say), asked through the interface. */
+static void set_up_view(struct crashfs *fs, const struct mount_options *options)
 {
-	if (!options->source_is_json)
-		return json_incref(options->store_node);
-	json_t *root = json_load_file(options->source, 0, NULL);
-	json_t *store = json_object_get(root, "store");
-	const char *type = json_string_value(json_object_get(store, "type"));
-	json_t *result = NULL;
-	if (type && strcmp(type, "fs") == 0)
-		result = json_incref(store);
-	json_decref(root);
-	return result;
-}
-
-static const char *node_string(const json_t *node, const char *key,
-			       const char *default_value)
-{
-	const char *value = json_string_value(json_object_get(node, key));
-	return value ? value : default_value;
-}
-
-static void set_up_view(struct crashfs *fs, const struct mount_options *options,
-			const json_t *naming)
-{
-	fs->view.name_branch_base =
-		node_string(naming, "name_branch_base", "name");
-	fs->view.naming.json_suffix = node_string(
-		naming, "json_file_suffix", crash_naming_default.json_suffix);
-	fs->view.naming.dump_suffix = node_string(
-		naming, "dump_file_suffix", crash_naming_default.dump_suffix);
-	fs->view.naming.jsonz_suffix = node_string(
-		naming, "jsonz_file_suffix", crash_naming_default.jsonz_suffix);
-	fs->view.main_dump_name =
-		node_string(naming, "dump_field", CRASH_MAIN_DUMP_NAME);
-
+	struct crash_store_naming naming;
+	crash_store_naming(fs->store, &naming);
+	fs->view.name_branch_base = naming.name_branch_base;
+	fs->view.naming = naming.suffixes;
+	fs->view.main_dump_name = naming.main_dump_name;
 	switch (options->view) {
 	case MOUNT_VIEW_RADIX:
 		fs->view.mode = VIEW_MODE_RADIX;
@@ -177,17 +148,12 @@ static void set_up_view(struct crashfs *fs, const struct mount_options *options,
 	case MOUNT_VIEW_LEGACY:
 		fs->view.mode = VIEW_MODE_LEGACY;
 		break;
-	case MOUNT_VIEW_AUTO: {
+	case MOUNT_VIEW_AUTO:
 		/* The view of the layout the files really have. */
-		fs->view.mode = VIEW_MODE_RADIX;
-		if (crash_store_downcast(fs->store, &fs_store_ops)) {
-			enum fs_layout layout = fs_store_layout(fs->store);
-			if (layout == FS_LAYOUT_LEGACY ||
-			    layout == FS_LAYOUT_LEGACY_DATED)
-				fs->view.mode = VIEW_MODE_LEGACY;
-		}
+		fs->view.mode = naming.view == CRASH_VIEW_LEGACY
+					? VIEW_MODE_LEGACY
+					: VIEW_MODE_RADIX;
 		break;
-	}
 	}
 }
 
@@ -237,8 +203,7 @@ static int make_source_dir(const struct mount_options *options)
 
 /* Opens the spool, the store tree and the tables.  Returns 0 or an exit
  * status after printing why. */
-static int open_crashfs(struct crashfs *fs, struct mount_options *options,
-			json_t **naming_out)
+static int open_crashfs(struct crashfs *fs, struct mount_options *options)
 {
 	struct crash_error error = { 0 };
 	int result;
@@ -268,7 +233,8 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 		fprintf(stderr, "crashfs: out of memory\n");
 		return 1;
 	}
-	struct crash_store_env env = { .spool_dir = spool_dir(fs->spool),
+	struct crash_store_env env = { .types = crashfs_store_types,
+				       .spool_dir = spool_dir(fs->spool),
 				       .default_retry = default_retry };
 	if (options->source_is_json)
 		result = store_registry_open_file(options->source, &env,
@@ -282,8 +248,7 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 		return 1;
 	}
 
-	*naming_out = naming_node(options);
-	set_up_view(fs, options, *naming_out);
+	set_up_view(fs, options);
 	struct staging_limits limits = {
 		.max_files = options->staged_max,
 		.max_temporaries = options->temporary_max
@@ -299,6 +264,7 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options,
 
 	fs->settings = (struct crashfs_settings){
 		.read_only = options->read_only,
+		.request_timeout = options->request_timeout,
 		.json_max = options->json_max,
 		.cache_timeout = options->cache_timeout,
 		.keep_cache = options->keep_cache,
@@ -465,7 +431,6 @@ int main(int argc, char *argv[])
 	raise_file_limit();
 
 	struct crashfs *fs = calloc(1, sizeof *fs);
-	json_t *naming = NULL;
 	struct fuse *fuse = NULL;
 	if (!fs) {
 		fprintf(stderr, "crashfs: out of memory\n");
@@ -476,7 +441,7 @@ int main(int argc, char *argv[])
 	fuse = new_fuse(&options, fs, &status);
 	if (!fuse)
 		goto out;
-	status = open_crashfs(fs, &options, &naming);
+	status = open_crashfs(fs, &options);
 	if (status == 0)
 		status = mount_and_serve(fuse, fs, &cmdline, &options);
 out:
@@ -487,7 +452,6 @@ out:
 		close_crashfs(fs);
 	}
 	free(fs);
-	json_decref(naming);
 	free(cmdline.mountpoint);
 	mount_options_release(&options);
 	return status;

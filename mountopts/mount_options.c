@@ -25,6 +25,7 @@ enum option_key {
 	KEY_TEMPORARY_MAX,
 	KEY_TEMPORARY_TTL,
 	KEY_NONEMPTY,
+	KEY_REQUEST_TIMEOUT,
 	KEY_CREATE,
 	KEY_VIEW,
 	KEY_LOG_LEVEL,
@@ -79,6 +80,7 @@ static const struct fuse_opt crashfs_opts[] = {
 	FUSE_OPT_KEY("temporary_max=", KEY_TEMPORARY_MAX),
 	FUSE_OPT_KEY("temporary_ttl=", KEY_TEMPORARY_TTL),
 	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
+	FUSE_OPT_KEY("request_timeout=", KEY_REQUEST_TIMEOUT),
 	FUSE_OPT_KEY("create", KEY_CREATE),
 	FUSE_OPT_KEY("view=", KEY_VIEW),
 	FUSE_OPT_KEY("log_level=", KEY_LOG_LEVEL),
@@ -367,6 +369,8 @@ static int process_option(void *data, const char *arg, int key,
 					 &options->temporary_max);
 	case KEY_TEMPORARY_TTL:
 		return parse_seconds(state, arg, &options->temporary_ttl);
+	case KEY_REQUEST_TIMEOUT:
+		return parse_seconds(state, arg, &options->request_timeout);
 	case KEY_NONEMPTY:
 		options->nonempty = true;
 		return 0; /* crashfs checks MOUNTPOINT itself */
@@ -596,6 +600,8 @@ void mount_options_print_help(FILE *out, const char *program)
 		"                         own, after 10, 30, 60, 120, 300 s (limited;\n"
 		"                         a waiting request gives up when interrupted)\n"
 		"  -o ro                  read-only: every write fails with EROFS\n"
+		"  -o request_timeout=SECS  longest a request waits on a store (its\n"
+		"                         retries included) before ETIMEDOUT (0: none)\n"
 		"  -o create              make a missing directory SOURCE with all its\n"
 		"                         parents (without it, only the last component)\n"
 		"  -o nonempty            mount on a MOUNTPOINT that is not empty or is\n"

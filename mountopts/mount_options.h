@@ -65,6 +65,8 @@ struct mount_options {
 	uint64_t temporary_max; /* temporaries staged at once; 0: half of
 				   staged_max */
 	double temporary_ttl;   /* seconds, see MOUNT_DEFAULT_TEMPORARY_TTL */
+	double request_timeout; /* seconds a request may wait on stores; 0:
+				   no limit */
 	enum mount_view_choice view;
 	enum crash_log_level log_level;
 	/* The retry policy of every backend node without a "retry" of its

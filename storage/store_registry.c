@@ -1,7 +1,8 @@
 /*
  * store_registry.c - every store type crashfs knows, by its JSON name.
  *
- * Adding a backend or a container is one line in store_registry_types.
+ * The types come from the caller (env->types): the program's composition
+ * root lists them, so this file knows none.
  * Two keys are the registry's own, whatever the type: "retry" wraps the
  * node in a retry store, and {"ref": "name"} stands for a node of the
  * top-level "stores" map.
@@ -10,28 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "containers/fallback_store.h"
-#include "containers/poly_store.h"
-#include "containers/primary_deferred_store.h"
 #include "storage/crash_log.h"
 #include "storage/executor/retry_store.h"
 #include "storage/executor/transaction_executor.h"
-#include "storage/faulty/faulty_store.h"
-#include "storage/fs/fs_store.h"
-#include "storage/null/null_store.h"
 #include "storage/store_registry.h"
 
-const struct crash_store_type store_registry_types[] = {
-	{ "fs", fs_store_open_json, false },
-	{ "null", null_store_open_json, false },
-	{ "poly", poly_store_open_json, false },
-	{ "fallback", fallback_store_open_json, false },
-	{ "primary_deferred", primary_deferred_store_open_json, false },
-	{ "primary_deferred_processed",
-	  primary_deferred_processed_store_open_json, false },
-	{ "faulty", faulty_store_open_json, true },
-	{ NULL, NULL, false },
-};
 
 /* References deeper than this are refused (and cannot recurse forever). */
 #define REF_DEPTH_MAX 32
@@ -50,13 +34,16 @@ struct store_registry_tree {
 	unsigned node_max;
 };
 
-static void list_type_names(char *out, size_t out_size)
+static void list_type_names(const struct crash_store_type *types, char *out,
+			    size_t out_size)
 {
 	size_t used = 0;
 	out[0] = '\0';
-	for (size_t i = 0; store_registry_types[i].name; i++) {
+	for (size_t i = 0; types && types[i].name; i++) {
+		if (types[i].missing)
+			continue;
 		int n = snprintf(out + used, out_size - used, "%s%s",
-				 i ? ", " : "", store_registry_types[i].name);
+				 used ? ", " : "", types[i].name);
 		if (n < 0 || (size_t)n >= out_size - used)
 			break;
 		used += (size_t)n;
@@ -154,13 +141,20 @@ static int open_type(const json_t *node, const char *node_path,
 				       "%s.type: missing (a string naming the "
 				       "store type)",
 				       node_path);
-	for (size_t i = 0; store_registry_types[i].name; i++) {
-		if (strcmp(store_registry_types[i].name, type) == 0)
-			return open_typed(&store_registry_types[i], node,
-					  node_path, env, out, error);
+	for (size_t i = 0; env->types && env->types[i].name; i++) {
+		const struct crash_store_type *known = &env->types[i];
+		if (strcmp(known->name, type) != 0)
+			continue;
+		if (known->missing)
+			return crash_error_set(error, -EINVAL,
+					       "%s.type: store type '%s' is not "
+					       "available: %s",
+					       node_path, type,
+					       known->missing);
+		return open_typed(known, node, node_path, env, out, error);
 	}
 	char known[256];
-	list_type_names(known, sizeof known);
+	list_type_names(env->types, known, sizeof known);
 	return crash_error_set(error, -EINVAL,
 			       "%s.type: unknown store type '%s' (known: %s)",
 			       node_path, type, known);

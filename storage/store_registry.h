@@ -52,6 +52,11 @@ struct store_registry_tree;
  * they open.
  */
 struct crash_store_env {
+	/* The store types the tree may use, terminated by {NULL}: the
+	 * program's own table (mountopts/store_types.h for the daemon), so
+	 * this library knows no type and each backend is built only when its
+	 * library is there.  NULL: no type at all. */
+	const struct crash_store_type *types;
 	const char *spool_dir; /* where backends may stage bytes they serve */
 	/*
 	 * The retry object ({"policy": ..., "backoff_delays": [...],
@@ -102,12 +107,15 @@ struct crash_store_type {
 	 * store never fails operationally) and for containers, whose members
 	 * get the policy instead, so retries never nest by default. */
 	bool takes_default_retry;
+	/* Not NULL: the type exists but this build lacks it (open is NULL);
+	 * says why, e.g. "crashfs was built without libpq". */
+	const char *missing;
 };
 
 /*
  * Opens the store described by node.  Returns 0 and *out, or a negative
- * errno with error->message naming the JSON path.  env may be NULL (no
- * spool, no default retry, no named stores).
+ * errno with error->message naming the JSON path.  env gives the types
+ * (required) and what every store of the mount shares.
  *
  * Two keys are the registry's own, whatever the node's type:
  *   "retry": {...}   removed before the node's constructor sees it; the
@@ -150,7 +158,5 @@ int store_registry_open_buffer(const char *text, size_t length,
 			       struct crash_store **out,
 			       struct crash_error *error);
 
-/* The registered types, terminated by {NULL, NULL}. */
-extern const struct crash_store_type store_registry_types[];
 
 #endif

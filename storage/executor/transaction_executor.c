@@ -301,6 +301,16 @@ int transaction_executor_run(const struct transaction_executor *executor,
 		    (transaction->may_retry &&
 		     !transaction->may_retry(transaction->arg)))
 			return give_up(call, transaction, result, attempt);
+		/* No wait past the caller's deadline: it gives up first. */
+		long remaining = crash_call_remaining_ms(call);
+		if (remaining >= 0 && (double)remaining < delay * 1000) {
+			give_up(call, transaction, result, attempt);
+			crash_error_prefix(&call->error,
+					   "the request's time ran out before "
+					   "the next attempt: ");
+			call->error.code = -ETIMEDOUT;
+			return -ETIMEDOUT;
+		}
 
 		struct crash_error last = call->error;
 		count_retry(transaction);

@@ -478,6 +478,28 @@ def test_one_log_line_per_failed_write(mount, workdir):
     assert len([line for line in lines if "works again" in line]) == 1
 
 
+def test_request_timeout_ends_the_wait_on_a_failing_store(mount, workdir):
+    """-o request_timeout: a request gives up with ETIMEDOUT instead of
+    waiting out an infinite retry policy."""
+    down = workdir / "down"
+    store = faulty(fs(workdir / "store"), down, operations=["save_raw_crash"])
+    store["retry"] = {"policy": "infinite", "backoff_delays": [0.2, 30]}
+    m = mount(write_config(workdir, store), "request_timeout=2")
+    down.touch()
+    directory = by_id(m, helpers.EXAMPLE_1)
+    os.mkdir(directory)
+    start = time.monotonic()
+    assert helpers.errno_of(helpers.write_file,
+                            directory / (helpers.EXAMPLE_1 + ".json"),
+                            helpers.make_raw_crash_json(helpers.EXAMPLE_1)
+                            ) == errno.ETIMEDOUT
+    assert time.monotonic() - start < 25
+    assert "time ran out" in m.stderr_text()
+    down.unlink()
+    crash = crash_with(helpers.EXAMPLE_2)
+    assert write_crash(m, crash) == dict.fromkeys(crash.files())
+
+
 def test_retry_succeeds_when_the_server_returns(mount, workdir):
     down = workdir / "down"
     store = faulty(fs(workdir / "store"), down)

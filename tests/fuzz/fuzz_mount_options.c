@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "mountopts/mount_options.h"
+#include "mountopts/store_types.h"
 #include "storage/store_registry.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -83,7 +84,8 @@ static void check_options(const struct mount_options *options)
 	if (!options->store_node)
 		return;
 	FUZZ_ASSERT(options->layout, "layout");
-	struct crash_store_env env = { .validate_only = true };
+	struct crash_store_env env = { .types = crashfs_store_types,
+				       .validate_only = true };
 	struct crash_store *store = NULL;
 	struct crash_error error = { 0 };
 	int result = store_registry_open(options->store_node, "store", &env,

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "mountopts/store_types.h"
 #include "storage/crash_log.h"
 #include "storage/store_registry.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -55,6 +56,7 @@ static size_t walk(struct crash_store *store, int depth)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct crash_store_env env = {
+		.types = crashfs_store_types,
 		.spool_dir = "/nonexistent/spool",
 		.default_retry = size % 2 ? default_retry : NULL,
 		.node_max = NODE_MAX,

@@ -12,6 +12,7 @@
 
 #include "storage/crash_log.h"
 #include "tests/unit/containers/container_test_util.h"
+#include "mountopts/store_types.h"
 #include "storage/memory/memory_store.h"
 
 const struct crash_part RAW_PART = { .type = CRASH_PART_RAW_CRASH };
@@ -212,7 +213,12 @@ int test_open_text(const char *text, const struct crash_store_env *env,
 			text);
 		return -999;
 	}
-	int result = store_registry_open(node, "store", env, store, error);
+	struct crash_store_env with_types = env ? *env
+						: (struct crash_store_env){ 0 };
+	if (!with_types.types)
+		with_types.types = crashfs_store_types;
+	int result = store_registry_open(node, "store", &with_types, store,
+					 error);
 	json_decref(node);
 	return result;
 }
@@ -230,8 +236,13 @@ int test_open_file_text(const char *text, const struct crash_store_env *env,
 	ssize_t written = write(fd, text, strlen(text));
 	close(fd);
 	int result = -EIO;
+	struct crash_store_env with_types = env ? *env
+						: (struct crash_store_env){ 0 };
+	if (!with_types.types)
+		with_types.types = crashfs_store_types;
 	if (written == (ssize_t)strlen(text))
-		result = store_registry_open_file(path, env, store, error);
+		result = store_registry_open_file(path, &with_types, store,
+						  error);
 	unlink(path);
 	return result;
 }

@@ -157,6 +157,31 @@ static void test_single_attempt(void)
 	CHECK_INT(atomic_load(&counters.state), CRASH_STORE_OK);
 }
 
+/* A caller's deadline ends the retries: no sleep past it. */
+static void test_deadline_ends_the_retries(void)
+{
+	struct flaky flaky = { .failures = -1, .code = -ECONNREFUSED,
+			       .operational = true };
+	struct crash_store_counters counters = { 0 };
+	struct crash_call call;
+	crash_call_init(&call);
+	crash_call_set_timeout(&call, 0.3);
+	double start = test_now();
+	CHECK_INT(run("{\"policy\": \"infinite\", \"backoff_delays\": "
+		      "[0.1, 0.1, 3600]}",
+		      &flaky, &call, &counters),
+		  -ETIMEDOUT);
+	CHECK(test_now() - start < 60);
+	CHECK_INT(flaky.attempts, 3);
+	CHECK(strstr(call.error.message, "time ran out") != NULL);
+	CHECK_INT(atomic_load(&counters.state), CRASH_STORE_FAILING);
+	CHECK(crash_call_remaining_ms(&call) >= 0);
+
+	struct crash_call unbounded;
+	crash_call_init(&unbounded);
+	CHECK_INT(crash_call_remaining_ms(&unbounded), -1);
+}
+
 static void test_only_operational_errors_are_retried(void)
 {
 	struct flaky flaky = { .failures = -1, .code = -EINVAL,
@@ -607,6 +632,7 @@ int main(int argc, char **argv)
 	test_limited_attempts_as_many_as_delays();
 	test_limited_recovers();
 	test_single_attempt();
+	test_deadline_ends_the_retries();
 	test_only_operational_errors_are_retried();
 	test_limited_timing_and_no_final_sleep();
 	test_infinite_repeats_last_delay();

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "mountopts/store_types.h"
 #include "storage/crash_log.h"
 #include "storage/fs/fs_store.h"
 #include "storage/store_registry.h"
@@ -462,7 +463,8 @@ static void test_threads(enum fs_layout layout)
 static int open_json(const char *text, struct crash_store **store,
 		     struct crash_error *error)
 {
-	static const struct crash_store_env env = { .spool_dir = "/tmp" };
+	static const struct crash_store_env env = { .types = crashfs_store_types,
+						    .spool_dir = "/tmp" };
 	json_error_t json_error;
 	json_t *node = json_loads(text, 0, &json_error);
 	if (!node) {

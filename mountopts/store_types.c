@@ -1,0 +1,28 @@
+/*
+ * store_types.c - the table of store types (see store_types.h).
+ */
+#include "containers/fallback_store.h"
+#include "containers/poly_store.h"
+#include "containers/primary_deferred_store.h"
+#include "crashfs_config.h"
+#include "mountopts/store_types.h"
+#include "storage/faulty/faulty_store.h"
+#include "storage/fs/fs_store.h"
+#include "storage/memory/memory_store.h"
+#include "storage/null/null_store.h"
+
+const struct crash_store_type crashfs_store_types[] = {
+	{ .name = "fs", .open = fs_store_open_json },
+	{ .name = "memory", .open = memory_store_open_json },
+	{ .name = "null", .open = null_store_open_json },
+	{ .name = "poly", .open = poly_store_open_json },
+	{ .name = "fallback", .open = fallback_store_open_json },
+	{ .name = "primary_deferred",
+	  .open = primary_deferred_store_open_json },
+	{ .name = "primary_deferred_processed",
+	  .open = primary_deferred_processed_store_open_json },
+	{ .name = "faulty",
+	  .open = faulty_store_open_json,
+	  .takes_default_retry = true },
+	{ .name = NULL },
+};
