@@ -73,6 +73,7 @@ struct crashfs {
 	struct crash_store *store;
 	struct view_config view;
 	struct spool *spool;
+	struct read_cache *read_cache; /* NULL: none (read_cache_max=0) */
 	struct staging *staging;
 	struct pending_dirs *pending;
 	struct invalidator *invalidator; /* NULL until the loop runs */

@@ -20,6 +20,7 @@
 #include "fusefs/crashfs_internal.h"
 #include "fusefs/stats_format.h"
 #include "storage/crash_log.h"
+#include "storage/read_cache/read_cache.h"
 
 struct crashfs *crashfs_get(void)
 {
@@ -551,6 +552,13 @@ json_t *crashfs_stats(struct crashfs *fs)
 						: "radix"));
 	json_object_set_new(mount, "read_only",
 			    json_boolean(fs->settings.read_only));
+	if (fs->read_cache) {
+		json_t *cache = json_object();
+		if (cache) {
+			read_cache_describe(fs->read_cache, cache);
+			json_object_set_new(mount, "read_cache", cache);
+		}
+	}
 	json_object_set_new(root, "mount", mount);
 	json_t *stores = crash_store_stats(fs->store);
 	json_object_set_new(root, "stores", stores ? stores : json_object());

@@ -28,6 +28,7 @@
 #include "mountopts/mount_options.h"
 #include "mountopts/store_types.h"
 #include "storage/crash_log.h"
+#include "storage/read_cache/read_cache.h"
 #include "storage/store_registry.h"
 
 /* libfuse's messages while fuse_new checks the options: kept, so an
@@ -157,6 +158,19 @@ static void set_up_view(struct crashfs *fs, const struct mount_options *options)
 	}
 }
 
+/* The read cache of parts the stores fetch from servers: next to the
+ * spool (its own directory, swept as the spool's is). */
+static int open_read_cache(struct crashfs *fs, const char *spool_root,
+			   uint64_t max_bytes, struct crash_error *error)
+{
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/read-cache", spool_root) < 0)
+		return crash_error_set(error, -ENOMEM, "out of memory");
+	int result = read_cache_new(dir, max_bytes, &fs->read_cache, error);
+	free(dir);
+	return result;
+}
+
 /* A directory SOURCE that is missing is made as mkdir would: its parent
  * must exist, so a typo in the path is an error, not a new tree
  * somewhere; -o create makes the whole path.  Returns 0 or an exit
@@ -219,6 +233,9 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options)
 		return 1;
 	}
 	result = spool_open(root, options->spool_max, &fs->spool, &error);
+	if (result == 0 && options->read_cache_max > 0)
+		result = open_read_cache(fs, root, options->read_cache_max,
+					 &error);
 	free(root);
 	if (result < 0) {
 		fprintf(stderr, "crashfs: %s\n", error.message);
@@ -235,6 +252,7 @@ static int open_crashfs(struct crashfs *fs, struct mount_options *options)
 	}
 	struct crash_store_env env = { .types = crashfs_store_types,
 				       .spool_dir = spool_dir(fs->spool),
+				       .read_cache = fs->read_cache,
 				       .default_retry = default_retry };
 	if (options->source_is_json)
 		result = store_registry_open_file(options->source, &env,
@@ -285,6 +303,7 @@ static void close_crashfs(struct crashfs *fs)
 	staging_close(fs->staging);
 	pending_dirs_free(fs->pending);
 	crash_store_close(fs->store);
+	read_cache_free(fs->read_cache);
 	spool_close(fs->spool);
 }
 

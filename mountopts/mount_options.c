@@ -26,6 +26,7 @@ enum option_key {
 	KEY_TEMPORARY_TTL,
 	KEY_NONEMPTY,
 	KEY_REQUEST_TIMEOUT,
+	KEY_READ_CACHE_MAX,
 	KEY_CREATE,
 	KEY_VIEW,
 	KEY_LOG_LEVEL,
@@ -81,6 +82,7 @@ static const struct fuse_opt crashfs_opts[] = {
 	FUSE_OPT_KEY("temporary_ttl=", KEY_TEMPORARY_TTL),
 	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
 	FUSE_OPT_KEY("request_timeout=", KEY_REQUEST_TIMEOUT),
+	FUSE_OPT_KEY("read_cache_max=", KEY_READ_CACHE_MAX),
 	FUSE_OPT_KEY("create", KEY_CREATE),
 	FUSE_OPT_KEY("view=", KEY_VIEW),
 	FUSE_OPT_KEY("log_level=", KEY_LOG_LEVEL),
@@ -369,6 +371,9 @@ static int process_option(void *data, const char *arg, int key,
 					 &options->temporary_max);
 	case KEY_TEMPORARY_TTL:
 		return parse_seconds(state, arg, &options->temporary_ttl);
+	case KEY_READ_CACHE_MAX:
+		return parse_size_option(state, arg, 0,
+					 &options->read_cache_max);
 	case KEY_REQUEST_TIMEOUT:
 		return parse_seconds(state, arg, &options->request_timeout);
 	case KEY_NONEMPTY:
@@ -489,6 +494,7 @@ int mount_options_parse(int argc, char *argv[], struct mount_options *options,
 	options->staged_max = MOUNT_DEFAULT_STAGED_MAX;
 	options->pending_max = MOUNT_DEFAULT_PENDING_MAX;
 	options->temporary_ttl = MOUNT_DEFAULT_TEMPORARY_TTL;
+	options->read_cache_max = MOUNT_DEFAULT_READ_CACHE_MAX;
 	options->log_level = CRASH_LOG_INFO;
 	options->retry_policy = "limited";
 	options->cache_timeout = MOUNT_DEFAULT_CACHE_TIMEOUT;
@@ -600,6 +606,8 @@ void mount_options_print_help(FILE *out, const char *program)
 		"                         own, after 10, 30, 60, 120, 300 s (limited;\n"
 		"                         a waiting request gives up when interrupted)\n"
 		"  -o ro                  read-only: every write fails with EROFS\n"
+		"  -o read_cache_max=SIZE bytes of parts fetched from servers kept for\n"
+		"                         reads, in the spool directory (256M; 0: none)\n"
 		"  -o request_timeout=SECS  longest a request waits on a store (its\n"
 		"                         retries included) before ETIMEDOUT (0: none)\n"
 		"  -o create              make a missing directory SOURCE with all its\n"

@@ -42,6 +42,8 @@
 /* A closed temporary (rsync's ".<part>.XXXXXX") not renamed for this long
  * was abandoned; at most half the staging table may be temporaries. */
 #define MOUNT_DEFAULT_TEMPORARY_TTL 600.0
+/* Bytes of parts fetched from servers kept for reads (read_cache.h). */
+#define MOUNT_DEFAULT_READ_CACHE_MAX (UINT64_C(256) << 20)
 /* Directory SOURCE: the spool lives inside it, on the same filesystem, so
  * the store can adopt staged files by hard link. */
 #define MOUNT_SPOOL_DIR_NAME ".crashfs-spool"
@@ -65,6 +67,7 @@ struct mount_options {
 	uint64_t temporary_max; /* temporaries staged at once; 0: half of
 				   staged_max */
 	double temporary_ttl;   /* seconds, see MOUNT_DEFAULT_TEMPORARY_TTL */
+	uint64_t read_cache_max; /* bytes; 0: no read cache */
 	double request_timeout; /* seconds a request may wait on stores; 0:
 				   no limit */
 	enum mount_view_choice view;

@@ -44,6 +44,7 @@
 /* Internal to store_registry.c: the {"ref": ...} nodes being resolved, and
  * the tree being built. */
 struct store_registry_scope;
+struct read_cache;
 struct store_registry_tree;
 
 /*
@@ -58,6 +59,11 @@ struct crash_store_env {
 	 * library is there.  NULL: no type at all. */
 	const struct crash_store_type *types;
 	const char *spool_dir; /* where backends may stage bytes they serve */
+	/* The one bounded cache of parts held remotely
+	 * (storage/read_cache/read_cache.h), shared by every store of the
+	 * tree that keeps its bytes on a server; NULL: such a store fetches
+	 * on every open. */
+	struct read_cache *read_cache;
 	/*
 	 * The retry object ({"policy": ..., "backoff_delays": [...],
 	 * "wait_log_interval": ...}, storage/executor/transaction_executor.h)

@@ -282,3 +282,5 @@ def test_stats_reports_its_real_size(mount, store_dir):
     listed = {entry.name: entry.stat().st_size
               for entry in os.scandir(m.path / ".crashfs")}
     assert listed["stats"] == len(data)
+    cache = json.loads(later)["mount"]["read_cache"]
+    assert cache["max_bytes"] == 256 << 20 and cache["files"] == 0
