@@ -23,9 +23,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifndef FUSE_USE_VERSION
-#define FUSE_USE_VERSION 312 /* libfuse 3.12: fuse_loop_config */
-#endif
 #include <fuse.h>
 #include <jansson.h>
 

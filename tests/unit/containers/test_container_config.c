@@ -15,7 +15,7 @@
 #include "storage/crash_log.h"
 #include "storage/executor/retry_store.h"
 #include "storage/executor/transaction_executor.h"
-#include "tests/unit/containers/container_test_util.h"
+#include "tests/unit/store_test_util.h"
 #include "tests/unit/unit_test.h"
 
 UNIT_TEST_DEFINE_COUNTERS;

@@ -12,7 +12,7 @@
 
 #include "containers/poly_store.h"
 #include "storage/crash_log.h"
-#include "tests/unit/containers/container_test_util.h"
+#include "tests/unit/store_test_util.h"
 #include "storage/memory/memory_store.h"
 #include "tests/unit/unit_test.h"
 

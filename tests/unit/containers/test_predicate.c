@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "containers/predicate.h"
-#include "tests/unit/containers/container_test_util.h"
+#include "tests/unit/store_test_util.h"
 #include "tests/unit/unit_test.h"
 
 UNIT_TEST_DEFINE_COUNTERS;

@@ -451,3 +451,42 @@ bool test_names_has(const struct test_names *names, int kind,
 			return true;
 	return false;
 }
+
+bool test_scratch_open(struct test_scratch *s, const char *tag,
+		       enum fs_layout layout, unsigned umask,
+		       int minute_slice_interval)
+{
+	memset(s, 0, sizeof *s);
+	s->base = test_make_dir(tag);
+	if (!s->base)
+		return false;
+	test_path(s->root, sizeof s->root, "%s/root", s->base);
+	test_path(s->spool, sizeof s->spool, "%s/spool", s->base);
+	mkdir(s->spool, 0700);
+	test_clock_set(&s->clock, 2012, 4, 8, 10, 52, 42);
+	s->layout = layout;
+	s->legacy = layout == FS_LAYOUT_LEGACY ||
+		    layout == FS_LAYOUT_LEGACY_DATED;
+	s->dated = layout == FS_LAYOUT_DATED ||
+		   layout == FS_LAYOUT_LEGACY_DATED;
+	crash_call_init(&s->call);
+	s->store = test_open_store(s->root, layout, umask,
+				   minute_slice_interval, &s->clock);
+	return s->store != NULL;
+}
+
+void test_scratch_close(struct test_scratch *s)
+{
+	crash_store_close(s->store);
+	s->store = NULL;
+	if (s->base)
+		test_remove_dir(s->base);
+	free(s->base);
+	s->base = NULL;
+}
+
+const char *test_scratch_at(struct test_scratch *s, char *out,
+			    const char *relative)
+{
+	return test_path(out, PATH_MAX, "%s/%s", s->root, relative);
+}

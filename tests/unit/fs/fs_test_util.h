@@ -38,6 +38,30 @@ void test_clock_set(struct test_clock *clock, int year, int month, int day,
 char *test_make_dir(const char *tag);
 void test_remove_dir(const char *path);
 
+/*
+ * A scratch fs store, the fixture of every fs store test: a fresh
+ * directory holding root/ (the store) and spool/ (blobs), a fixed clock at
+ * 2012-04-08 10:52:42 UTC (slot 10/52_10 with an interval of 4 s), and the
+ * store opened on root with the layout, umask and slot interval given.
+ */
+struct test_scratch {
+	char *base;
+	char root[PATH_MAX];
+	char spool[PATH_MAX];
+	struct test_clock clock;
+	struct crash_store *store;
+	enum fs_layout layout;
+	bool legacy, dated;
+	struct crash_call call;
+};
+bool test_scratch_open(struct test_scratch *s, const char *tag,
+		       enum fs_layout layout, unsigned umask,
+		       int minute_slice_interval);
+void test_scratch_close(struct test_scratch *s);
+/* <root>/<relative> into out (PATH_MAX bytes). */
+const char *test_scratch_at(struct test_scratch *s, char *out,
+			    const char *relative);
+
 /* Opens an fs store; NULL (and a printed error) on failure. */
 struct crash_store *test_open_store(const char *root, enum fs_layout layout,
 				    unsigned umask, int minute_slice_interval,

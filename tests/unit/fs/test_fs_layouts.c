@@ -201,35 +201,6 @@ static const enum fs_layout all_layouts[] = {
 	FS_LAYOUT_LEGACY_DATED
 };
 
-struct scratch {
-	char *base;
-	char root[PATH_MAX];
-	char spool[PATH_MAX];
-	struct test_clock clock;
-	struct crash_store *store;
-};
-
-static bool scratch_open(struct scratch *s, const char *tag,
-			 enum fs_layout layout, unsigned umask_value)
-{
-	memset(s, 0, sizeof *s);
-	s->base = test_make_dir(tag);
-	test_path(s->root, sizeof s->root, "%s/root", s->base);
-	test_path(s->spool, sizeof s->spool, "%s/spool", s->base);
-	mkdir(s->spool, 0700);
-	/* 2012-04-08 10:52:42.123456 UTC: slot 10/52_10. */
-	test_clock_set(&s->clock, 2012, 4, 8, 10, 52, 42);
-	s->store = test_open_store(s->root, layout, umask_value, 4, &s->clock);
-	return s->store != NULL;
-}
-
-static void scratch_close(struct scratch *s)
-{
-	crash_store_close(s->store);
-	test_remove_dir(s->base);
-	free(s->base);
-}
-
 /* expected with the modes of umask 2 instead of 022. */
 static char *with_umask_2(const char *expected)
 {
@@ -298,8 +269,8 @@ static const char *const *example1_for(enum fs_layout layout)
 
 static void test_example1(enum fs_layout layout, unsigned umask_value)
 {
-	struct scratch s;
-	REQUIRE(scratch_open(&s, "ex1", layout, umask_value));
+	struct test_scratch s;
+	REQUIRE(test_scratch_open(&s, "ex1", layout, umask_value, 4));
 	CHECK_INT(test_save_example(s.store, s.spool, A), 0);
 	/* The root itself is made with the store's mode too. */
 	CHECK_INT(test_mode(s.root), umask_value == 2 ? 0775 : 0755);
@@ -307,7 +278,7 @@ static void test_example1(enum fs_layout layout, unsigned umask_value)
 	bool legacy = layout == FS_LAYOUT_LEGACY ||
 		      layout == FS_LAYOUT_LEGACY_DATED;
 	check_example_files(s.root, legacy ? LEAF_A : DIR_A, A);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void test_example2(void)
@@ -320,8 +291,8 @@ static void test_example2(void)
 		{ FS_LAYOUT_LEGACY_DATED, example2_legacy_dated },
 	};
 	for (size_t i = 0; i < 2; i++) {
-		struct scratch s;
-		REQUIRE(scratch_open(&s, "ex2", cases[i].layout, 022));
+		struct test_scratch s;
+		REQUIRE(test_scratch_open(&s, "ex2", cases[i].layout, 022, 4));
 		CHECK_INT(test_save_example(s.store, s.spool, E), 0);
 		check_tree(s.root, cases[i].lines, 022);
 		check_example_files(s.root,
@@ -341,7 +312,7 @@ static void test_example2(void)
 		CHECK(!test_exists(test_path(path, sizeof path,
 					     "%s/20120201/date/10/52_10",
 					     s.root)));
-		scratch_close(&s);
+		test_scratch_close(&s);
 	}
 }
 
@@ -351,14 +322,14 @@ static void test_example3(void)
 					  example3_dated,
 					  example3_legacy_dated };
 	for (size_t i = 0; i < 4; i++) {
-		struct scratch s;
-		REQUIRE(scratch_open(&s, "ex3", all_layouts[i], 022));
+		struct test_scratch s;
+		REQUIRE(test_scratch_open(&s, "ex3", all_layouts[i], 022, 4));
 		CHECK_INT(test_save_example(s.store, s.spool, OLD), 0);
 		check_tree(s.root, expected[i], 022);
 		bool legacy = all_layouts[i] == FS_LAYOUT_LEGACY ||
 			      all_layouts[i] == FS_LAYOUT_LEGACY_DATED;
 		check_example_files(s.root, legacy ? LEAF_OLD : DIR_OLD, OLD);
-		scratch_close(&s);
+		test_scratch_close(&s);
 	}
 }
 
@@ -393,9 +364,9 @@ static int collect_part(void *ctx, const struct crash_part *part,
 
 static void test_reads(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
-	REQUIRE(scratch_open(&s, "read", layout, 022));
+	REQUIRE(test_scratch_open(&s, "read", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	crash_call_init(&call);
 
@@ -467,18 +438,18 @@ static void test_reads(enum fs_layout layout)
 	struct crash_part bad = { CRASH_PART_DUMP, "../etc" };
 	CHECK_INT(crash_store_stat_part(s.store, &call, A, &bad, &stat),
 		  -EINVAL);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* A dump named "" is the main dump in every layout (Socorro's dated
  * stores wrote <id>..dump). */
 static void test_empty_dump_name(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	struct test_blob raw, dump, second;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "emptyname", layout, 022));
+	REQUIRE(test_scratch_open(&s, "emptyname", layout, 022, 4));
 	crash_call_init(&call);
 	REQUIRE(test_blob_make(&raw, s.spool, "{}", 2, 1000) == 0);
 	REQUIRE(test_blob_make(&dump, s.spool, "first", 5, 1000) == 0);
@@ -527,15 +498,15 @@ static void test_empty_dump_name(enum fs_layout layout)
 	test_blob_free(&raw);
 	test_blob_free(&dump);
 	test_blob_free(&second);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void test_listing_days(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "days", FS_LAYOUT_DATED, 022));
+	REQUIRE(test_scratch_open(&s, "days", FS_LAYOUT_DATED, 022, 4));
 	crash_call_init(&call);
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	REQUIRE(test_save_example(s.store, s.spool, E) == 0);
@@ -559,7 +530,7 @@ static void test_listing_days(void)
 	CHECK_INT(test_list_days(s.store, &call,
 					&stop),
 		  42);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void touch(const char *path)
@@ -571,12 +542,12 @@ static void touch(const char *path)
 
 static void test_listing_radix(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	char path[PATH_MAX];
 	bool legacy = layout == FS_LAYOUT_LEGACY ||
 		      layout == FS_LAYOUT_LEGACY_DATED;
-	REQUIRE(scratch_open(&s, "radix", layout, 022));
+	REQUIRE(test_scratch_open(&s, "radix", layout, 022, 4));
 	crash_call_init(&call);
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	REQUIRE(test_save_example(s.store, s.spool, ID_B) == 0);
@@ -704,17 +675,17 @@ static void test_listing_radix(enum fs_layout layout)
 	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408",
 					     "94", NULL),
 		  -ENOENT);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* Depth 5 and more take the id's dash into a radix component. */
 static void test_deep_radix(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	char path[PATH_MAX];
 	const char *id = "0bba929f-8721-460c-dead-a43c25071025";
-	REQUIRE(scratch_open(&s, "deep", FS_LAYOUT_RADIX, 022));
+	REQUIRE(test_scratch_open(&s, "deep", FS_LAYOUT_RADIX, 022, 4));
 	crash_call_init(&call);
 	REQUIRE(test_save_example(s.store, s.spool, id) == 0);
 	CHECK(test_exists(test_path(path, sizeof path,
@@ -734,7 +705,7 @@ static void test_deep_radix(void)
 		  0);
 	CHECK_INT(leaf.count, 1);
 	CHECK(test_names_has(&leaf, CRASH_LISTING_CRASH, id));
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 int main(void)

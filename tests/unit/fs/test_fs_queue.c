@@ -29,44 +29,8 @@ UNIT_TEST_DEFINE_COUNTERS;
 static const enum fs_layout dated_layouts[] = { FS_LAYOUT_DATED,
 						FS_LAYOUT_LEGACY_DATED };
 
-struct scratch {
-	char *base;
-	char root[PATH_MAX];
-	char spool[PATH_MAX];
-	struct test_clock clock;
-	struct crash_store *store;
-	bool legacy;
-};
-
-static bool scratch_open(struct scratch *s, const char *tag,
-			 enum fs_layout layout, int interval)
-{
-	memset(s, 0, sizeof *s);
-	s->base = test_make_dir(tag);
-	test_path(s->root, sizeof s->root, "%s/root", s->base);
-	test_path(s->spool, sizeof s->spool, "%s/spool", s->base);
-	mkdir(s->spool, 0700);
-	test_clock_set(&s->clock, 2012, 4, 8, 10, 52, 42);
-	s->legacy = layout == FS_LAYOUT_LEGACY_DATED ||
-		    layout == FS_LAYOUT_LEGACY;
-	s->store = test_open_store(s->root, layout, 022, interval, &s->clock);
-	return s->store != NULL;
-}
-
-static void scratch_close(struct scratch *s)
-{
-	crash_store_close(s->store);
-	test_remove_dir(s->base);
-	free(s->base);
-}
-
-static const char *at(struct scratch *s, char *out, const char *relative)
-{
-	return test_path(out, PATH_MAX, "%s/%s", s->root, relative);
-}
-
 /* Runs one pass; returns its result, names collected into *names. */
-static int pass(struct scratch *s, struct test_names *names)
+static int pass(struct test_scratch *s, struct test_names *names)
 {
 	struct crash_call call;
 	crash_call_init(&call);
@@ -76,7 +40,7 @@ static int pass(struct scratch *s, struct test_names *names)
 	return result;
 }
 
-static int save_raw(struct scratch *s, const char *crash_id,
+static int save_raw(struct test_scratch *s, const char *crash_id,
 		    const char *text)
 {
 	struct test_blob raw;
@@ -93,24 +57,24 @@ static int save_raw(struct scratch *s, const char *crash_id,
 }
 
 /* The back link of A: date_root in its directory, or the legacy <id>. */
-static const char *back_link_a(struct scratch *s, char *out)
+static const char *back_link_a(struct test_scratch *s, char *out)
 {
-	return at(s, out, s->legacy ? LEAF_A "/" A : DIR_A "/date_root");
+	return test_scratch_at(s, out, s->legacy ? LEAF_A "/" A : DIR_A "/date_root");
 }
 
 /* §7, last paragraph: minute_slice_interval=1. */
 static void test_pinned_slot_rule(enum fs_layout layout)
 {
-	struct scratch s;
-	REQUIRE(scratch_open(&s, "pinned", layout, 1));
+	struct test_scratch s;
+	REQUIRE(test_scratch_open(&s, "pinned", layout, 022, 1));
 	test_clock_set(&s.clock, 2012, 4, 8, 0, 0, 0);
 	REQUIRE(save_raw(&s, A, "{}") == 0);
 	char path[PATH_MAX];
-	CHECK(test_exists(at(&s, path, "20120408/date/00/00_00/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/00/00_00/" A)));
 	struct test_names first = { 0 };
 	CHECK_INT(pass(&s, &first), 0);
 	CHECK_INT(first.count, 0);
-	CHECK(test_exists(at(&s, path, "20120408/date/00/00_00/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/00/00_00/" A)));
 	test_clock_set(&s.clock, 2012, 4, 8, 0, 0, 1);
 	struct test_names second = { 0 };
 	CHECK_INT(pass(&s, &second), 0);
@@ -119,15 +83,15 @@ static void test_pinned_slot_rule(enum fs_layout layout)
 	struct test_names third = { 0 };
 	CHECK_INT(pass(&s, &third), 0);
 	CHECK_INT(third.count, 0);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* §11 consumption, run at 10:53:42 (current slot 10/53_10). */
 static void test_consumption_example(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "consume", layout, 4));
+	REQUIRE(test_scratch_open(&s, "consume", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
 	struct test_names names = { 0 };
@@ -135,10 +99,10 @@ static void test_consumption_example(enum fs_layout layout)
 	CHECK_INT(names.count, 1);
 	CHECK_STR(names.names[0], A);
 	CHECK(!test_exists(back_link_a(&s, path)));
-	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10")));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10")));
 	/* Hour "10" is not < "10": it stays. */
-	CHECK(test_exists(at(&s, path, "20120408/date/10")));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10")));
 	const char *parent = s.legacy ? LEAF_A : DIR_A;
 	const char *suffixes[] = { ".json", ".dump",
 				   ".upload_file_minidump_flash1.dump",
@@ -146,37 +110,37 @@ static void test_consumption_example(enum fs_layout layout)
 	for (int i = 0; i < 4; i++)
 		CHECK(test_exists(test_path(path, sizeof path, "%s/%s/%s%s",
 					    s.root, parent, A, suffixes[i])));
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void test_past_hour_removed(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "hour", layout, 4));
+	REQUIRE(test_scratch_open(&s, "hour", layout, 022, 4));
 	test_clock_set(&s.clock, 2012, 4, 8, 9, 59, 59);
 	REQUIRE(save_raw(&s, A, "{}") == 0);
-	CHECK(test_exists(at(&s, path, "20120408/date/09/59_14/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/09/59_14/" A)));
 	/* During its own slot: skipped, nothing removed. */
 	struct test_names none = { 0 };
 	CHECK_INT(pass(&s, &none), 0);
 	CHECK_INT(none.count, 0);
-	CHECK(test_exists(at(&s, path, "20120408/date/09/59_14")));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/09/59_14")));
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 0, 30);
 	struct test_names names = { 0 };
 	CHECK_INT(pass(&s, &names), 0);
 	CHECK_INT(names.count, 1);
-	CHECK(!test_exists(at(&s, path, "20120408/date/09")));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/09")));
 	/* The date branch itself is never removed by a pass. */
-	CHECK(test_exists(at(&s, path, "20120408/date")));
-	scratch_close(&s);
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date")));
+	test_scratch_close(&s);
 }
 
 static void test_orphans(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "orphan", layout, 4));
+	REQUIRE(test_scratch_open(&s, "orphan", layout, 022, 4));
 	REQUIRE(save_raw(&s, A, "{}") == 0);
 	REQUIRE(save_raw(&s, B, "{}") == 0);
 	/* A loses its raw crash file. */
@@ -191,15 +155,15 @@ static void test_orphans(enum fs_layout layout)
 	if (s.legacy) {
 		/* Legacy rule: the orphan slot link goes (bug 971496); the
 		 * name-side link is not touched by the pass. */
-		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10")));
-		CHECK(test_exists(at(&s, path, LEAF_A "/" A)));
+		CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
+		CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10")));
+		CHECK(test_exists(test_scratch_at(&s, path, LEAF_A "/" A)));
 	} else {
 		/* Non-legacy rule: left untouched, so the slot stays. */
-		CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-		CHECK(test_exists(at(&s, path, DIR_A "/date_root")));
+		CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
+		CHECK(test_exists(test_scratch_at(&s, path, DIR_A "/date_root")));
 	}
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void make_link(const char *target, const char *path)
@@ -220,14 +184,14 @@ static void make_file(const char *path, const char *text)
 /* A tree of the 2009 collector (§10): webhead slot directories. */
 static void test_webhead_slots(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
 	const char *id1 = "0bba929f-8721-460c-dead-a43c20091025";
 	const char *id2 = "0bba929f-9999-460c-dead-a43c20091025";
-	REQUIRE(scratch_open(&s, "webhead", FS_LAYOUT_LEGACY_DATED, 4));
+	REQUIRE(test_scratch_open(&s, "webhead", FS_LAYOUT_LEGACY_DATED, 022, 4));
 	char leaf[PATH_MAX], date[PATH_MAX];
-	at(&s, leaf, "20091025/name/0b/ba");
-	at(&s, date, "20091025/date");
+	test_scratch_at(&s, leaf, "20091025/name/0b/ba");
+	test_scratch_at(&s, date, "20091025/date");
 	test_path(path, sizeof path, "mkdir -p %s %s/12/30/webhead01_0 "
 		  "%s/12/30/webhead02_0 %s/12/31_0", leaf, date, date, date);
 	REQUIRE(system(path) == 0);
@@ -271,14 +235,14 @@ static void test_webhead_slots(void)
 	CHECK_INT(again.count, 0);
 	/* "12" < "13" and nothing skipped: the hour goes too. */
 	CHECK(!test_exists(test_path(path, sizeof path, "%s/12", date)));
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void test_early_stop(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "stop", layout, 4));
+	REQUIRE(test_scratch_open(&s, "stop", layout, 022, 4));
 	REQUIRE(save_raw(&s, A, "{}") == 0);
 	REQUIRE(save_raw(&s, B, "{}") == 0);
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
@@ -287,8 +251,8 @@ static void test_early_stop(enum fs_layout layout)
 	struct test_names stop_error = { .stop_at = 1, .stop_value = -EIO };
 	CHECK_INT(pass(&s, &stop_error), -EIO);
 	/* Both still queued, links and all. */
-	CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-	CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" B)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" B)));
 	CHECK(test_exists(back_link_a(&s, path)));
 	/* Stopping at the second: the first is consumed, the second not. */
 	struct test_names one = { .stop_at = 2, .stop_value = 1 };
@@ -298,8 +262,8 @@ static void test_early_stop(enum fs_layout layout)
 	CHECK_INT(pass(&s, &rest), 0);
 	CHECK_INT(rest.count, 1);
 	CHECK(strcmp(rest.names[0], one.names[0]) != 0);
-	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10")));
-	scratch_close(&s);
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10")));
+	test_scratch_close(&s);
 }
 
 static int count_entries(const char *dir_path)
@@ -320,9 +284,9 @@ static int count_entries(const char *dir_path)
 /* Socorro failed here with EEXIST after overwriting the files. */
 static void test_resave_queued(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX], target[PATH_MAX];
-	REQUIRE(scratch_open(&s, "resave", layout, 4));
+	REQUIRE(test_scratch_open(&s, "resave", layout, 022, 4));
 	REQUIRE(save_raw(&s, A, "{\"v\": 1}") == 0);
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 55, 1);
 	CHECK_INT(save_raw(&s, A, "{\"v\": 2}"), 0);
@@ -330,8 +294,8 @@ static void test_resave_queued(enum fs_layout layout)
 					 s.root, s.legacy ? LEAF_A : DIR_A,
 					 A),
 			       "{\"v\": 2}", 8));
-	CHECK_INT(count_entries(at(&s, path, "20120408/date/10")), 1);
-	CHECK_INT(count_entries(at(&s, path, "20120408/date/10/52_10")), 1);
+	CHECK_INT(count_entries(test_scratch_at(&s, path, "20120408/date/10")), 1);
+	CHECK_INT(count_entries(test_scratch_at(&s, path, "20120408/date/10/52_10")), 1);
 	CHECK_STR(test_readlink(back_link_a(&s, path), target, sizeof target),
 		  s.legacy ? "../../../date/10/52_10"
 			   : "../../../../date/10/52_10");
@@ -342,27 +306,27 @@ static void test_resave_queued(enum fs_layout layout)
 	CHECK_INT(names.count, 1);
 	CHECK(!test_exists(back_link_a(&s, path)));
 	CHECK_INT(save_raw(&s, A, "{\"v\": 3}"), 0);
-	CHECK(test_exists(at(&s, path, "20120408/date/11/00_00/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/11/00_00/" A)));
 	CHECK_STR(test_readlink(back_link_a(&s, path), target, sizeof target),
 		  s.legacy ? "../../../date/11/00_00"
 			   : "../../../../date/11/00_00");
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* Links Socorro's legacy-dated remove (or a consumer) left behind. */
 static void test_stale_back_links(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX], target[PATH_MAX];
-	REQUIRE(scratch_open(&s, "stale", FS_LAYOUT_LEGACY_DATED, 4));
+	REQUIRE(test_scratch_open(&s, "stale", FS_LAYOUT_LEGACY_DATED, 022, 4));
 	REQUIRE(save_raw(&s, A, "{}") == 0);
 	/* The slot link and its slot are gone, the name-side link stays. */
-	unlink(at(&s, path, "20120408/date/10/52_10/" A));
-	rmdir(at(&s, path, "20120408/date/10/52_10"));
+	unlink(test_scratch_at(&s, path, "20120408/date/10/52_10/" A));
+	rmdir(test_scratch_at(&s, path, "20120408/date/10/52_10"));
 	test_clock_set(&s.clock, 2012, 4, 8, 11, 5, 0);
 	CHECK_INT(save_raw(&s, A, "{}"), 0);
 	/* Queued again in the slot its link names. */
-	CHECK_STR(test_readlink(at(&s, path, "20120408/date/10/52_10/" A),
+	CHECK_STR(test_readlink(test_scratch_at(&s, path, "20120408/date/10/52_10/" A),
 				target, sizeof target),
 		  "../../../name/93/6c");
 	struct test_names names = { 0 };
@@ -372,12 +336,12 @@ static void test_stale_back_links(void)
 	/* A dangling link of another shape (a 2009 webhead slot) is
 	 * replaced by a fresh queue entry. */
 	make_link("../../../date/12/30/webhead01_0",
-		  at(&s, path, LEAF_A "/" B));
+		  test_scratch_at(&s, path, LEAF_A "/" B));
 	REQUIRE(save_raw(&s, B, "{}") == 0);
-	CHECK_STR(test_readlink(at(&s, path, LEAF_A "/" B), target,
+	CHECK_STR(test_readlink(test_scratch_at(&s, path, LEAF_A "/" B), target,
 				sizeof target),
 		  "../../../date/11/05_00");
-	CHECK(test_exists(at(&s, path, "20120408/date/11/05_00/" B)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/11/05_00/" B)));
 	/* One that resolves counts as queued and is left alone. */
 	REQUIRE(system(test_path(path, sizeof path,
 				 "mkdir -p %s/20120408/date/12/30/webhead01_0",
@@ -403,27 +367,27 @@ static void test_stale_back_links(void)
 		  -EEXIST);
 	CHECK(strstr(call.error.message, "not a symbolic link") != NULL);
 	test_blob_free(&raw);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* A dump of a crash without a raw crash, and a processed crash, do not
  * queue it. */
 static void test_other_saves_do_not_queue(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	struct test_blob blob;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "noqueue", layout, 4));
+	REQUIRE(test_scratch_open(&s, "noqueue", layout, 022, 4));
 	crash_call_init(&call);
 	REQUIRE(test_blob_make(&blob, s.spool, "bytes", 5, 1000) == 0);
 	struct crash_dump dump = { "upload_file_minidump_flash1", blob.blob };
 	CHECK_INT(crash_store_save_dump(s.store, &call, A, &dump), 0);
 	CHECK_INT(crash_store_save_processed(s.store, &call, B, &blob.blob),
 		  0);
-	CHECK(!test_exists(at(&s, path, "20120408/date")));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date")));
 	test_blob_free(&blob);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* A dump landing after its raw crash was consumed queues the crash again
@@ -432,17 +396,17 @@ static void test_other_saves_do_not_queue(enum fs_layout layout)
  * queues. */
 static void test_late_dump_requeues(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	struct test_blob blob;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "latedump", layout, 4));
+	REQUIRE(test_scratch_open(&s, "latedump", layout, 022, 4));
 	REQUIRE(save_raw(&s, A, "{\"v\": 1}") == 0);
 	crash_call_init(&call);
 	REQUIRE(test_blob_make(&blob, s.spool, "bytes", 5, 1000) == 0);
 	struct crash_dump dump = { "upload_file_minidump_flash1", blob.blob };
 	CHECK_INT(crash_store_save_dump(s.store, &call, A, &dump), 0);
-	CHECK_INT(count_entries(at(&s, path, "20120408/date/10/52_10")), 1);
+	CHECK_INT(count_entries(test_scratch_at(&s, path, "20120408/date/10/52_10")), 1);
 
 	test_clock_set(&s.clock, 2012, 4, 8, 11, 0, 0);
 	struct test_names names = { 0 };
@@ -454,13 +418,13 @@ static void test_late_dump_requeues(enum fs_layout layout)
 	CHECK(!test_exists(back_link_a(&s, path)));
 	CHECK_INT(crash_store_save_dump(s.store, &call, A, &dump), 0);
 	CHECK(test_exists(back_link_a(&s, path)));
-	CHECK(test_exists(at(&s, path, "20120408/date/11/00_00/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/11/00_00/" A)));
 	test_clock_set(&s.clock, 2012, 4, 8, 11, 5, 0);
 	struct test_names again = { 0 };
 	CHECK_INT(pass(&s, &again), 0);
 	CHECK_INT(again.count, 1);
 	test_blob_free(&blob);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* Entries of a pass, kept for acks later. */
@@ -477,7 +441,7 @@ static int keep_entry(void *ctx, const struct crash_queue_entry *entry)
 	return 0;
 }
 
-static int pass_keeping(struct scratch *s, struct entries *kept)
+static int pass_keeping(struct test_scratch *s, struct entries *kept)
 {
 	struct crash_call call;
 	crash_call_init(&call);
@@ -490,11 +454,11 @@ static int pass_keeping(struct scratch *s, struct entries *kept)
  * queued (a new version). */
 static void test_ack(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	struct crash_call call;
 	struct entries kept;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "ack", layout, 4));
+	REQUIRE(test_scratch_open(&s, "ack", layout, 022, 4));
 	crash_call_init(&call);
 	REQUIRE(save_raw(&s, A, "{}") == 0);
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
@@ -502,14 +466,14 @@ static void test_ack(enum fs_layout layout)
 	REQUIRE(kept.count == 1);
 	CHECK_STR(kept.entries[0].crash_id, A);
 	CHECK(test_exists(back_link_a(&s, path)));
-	CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
 	CHECK_INT(pass_keeping(&s, &kept), 0);
 	CHECK_INT(kept.count, 1); /* a listing takes nothing */
 
 	CHECK_INT(crash_store_ack_crash(s.store, &call, &kept.entries[0]), 0);
 	CHECK(!test_exists(back_link_a(&s, path)));
-	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10")));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10")));
 	CHECK_INT(crash_store_ack_crash(s.store, &call, &kept.entries[0]),
 		  -ENOENT);
 	struct crash_queue_entry other = kept.entries[0];
@@ -540,15 +504,15 @@ static void test_ack(enum fs_layout layout)
 	CHECK(kept.entries[0].token.value[0] != stale.token.value[0]);
 	CHECK_INT(crash_store_ack_crash(s.store, &call, &kept.entries[0]), 0);
 	CHECK(!test_exists(back_link_a(&s, path)));
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* A non-dated store on a dated tree: no queue, links left alone. */
 static void test_not_dated(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "notdated", FS_LAYOUT_DATED, 4));
+	REQUIRE(test_scratch_open(&s, "notdated", FS_LAYOUT_DATED, 022, 4));
 	REQUIRE(save_raw(&s, A, "{}") == 0);
 	struct crash_store *radix =
 		test_open_store(s.root, FS_LAYOUT_RADIX, 022, 4, &s.clock);
@@ -561,28 +525,28 @@ static void test_not_dated(void)
 					  &names),
 		  0);
 	CHECK_INT(names.count, 0);
-	CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
 	crash_store_close(radix);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* Socorro's pass died on a stray file in the date branch, for good. */
 static void test_stray_files(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "stray", layout, 4));
+	REQUIRE(test_scratch_open(&s, "stray", layout, 022, 4));
 	REQUIRE(save_raw(&s, A, "{}") == 0);
-	make_file(at(&s, path, "20120408/date/notes"), "x");
-	make_file(at(&s, path, "20120408/date/10/09_00"), "x");
-	make_file(at(&s, path, "20120408/stray"), "x");
-	make_file(at(&s, path, "strayfile"), "x");
+	make_file(test_scratch_at(&s, path, "20120408/date/notes"), "x");
+	make_file(test_scratch_at(&s, path, "20120408/date/10/09_00"), "x");
+	make_file(test_scratch_at(&s, path, "20120408/stray"), "x");
+	make_file(test_scratch_at(&s, path, "strayfile"), "x");
 	test_clock_set(&s.clock, 2012, 4, 8, 10, 53, 42);
 	struct test_names names = { 0 };
 	CHECK_INT(pass(&s, &names), 0);
 	CHECK_INT(names.count, 1);
-	CHECK(test_exists(at(&s, path, "20120408/date/notes")));
-	scratch_close(&s);
+	CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/notes")));
+	test_scratch_close(&s);
 }
 
 int main(void)

@@ -32,48 +32,8 @@ static const enum fs_layout all_layouts[] = {
 	FS_LAYOUT_LEGACY_DATED
 };
 
-struct scratch {
-	char *base;
-	char root[PATH_MAX];
-	char spool[PATH_MAX];
-	struct test_clock clock;
-	struct crash_store *store;
-	bool legacy, dated;
-	struct crash_call call;
-};
-
-static bool scratch_open(struct scratch *s, const char *tag,
-			 enum fs_layout layout)
-{
-	memset(s, 0, sizeof *s);
-	s->base = test_make_dir(tag);
-	test_path(s->root, sizeof s->root, "%s/root", s->base);
-	test_path(s->spool, sizeof s->spool, "%s/spool", s->base);
-	mkdir(s->spool, 0700);
-	test_clock_set(&s->clock, 2012, 4, 8, 10, 52, 42);
-	s->legacy = layout == FS_LAYOUT_LEGACY ||
-		    layout == FS_LAYOUT_LEGACY_DATED;
-	s->dated = layout == FS_LAYOUT_DATED ||
-		   layout == FS_LAYOUT_LEGACY_DATED;
-	crash_call_init(&s->call);
-	s->store = test_open_store(s->root, layout, 022, 4, &s->clock);
-	return s->store != NULL;
-}
-
-static void scratch_close(struct scratch *s)
-{
-	crash_store_close(s->store);
-	test_remove_dir(s->base);
-	free(s->base);
-}
-
-static const char *at(struct scratch *s, char *out, const char *relative)
-{
-	return test_path(out, PATH_MAX, "%s/%s", s->root, relative);
-}
-
 /* A file of crash id in the layout: suffix ".json", ".dump", ... */
-static const char *file_of(struct scratch *s, char *out, const char *id,
+static const char *file_of(struct test_scratch *s, char *out, const char *id,
 			   const char *suffix)
 {
 	if (s->legacy)
@@ -89,9 +49,9 @@ static const char *const suffixes[] = { ".json", ".dump",
 
 static void test_remove_examples(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "remove", layout));
+	REQUIRE(test_scratch_open(&s, "remove", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	REQUIRE(test_save_example(s.store, s.spool, B) == 0);
 
@@ -101,21 +61,21 @@ static void test_remove_examples(enum fs_layout layout)
 		CHECK(test_exists(file_of(&s, path, B, suffixes[i])));
 	}
 	if (!s.legacy) {
-		CHECK(!test_exists(at(&s, path, DIR_A)));
-		CHECK(test_exists(at(&s, path, DIR_B "/" B ".json")));
+		CHECK(!test_exists(test_scratch_at(&s, path, DIR_A)));
+		CHECK(test_exists(test_scratch_at(&s, path, DIR_B "/" B ".json")));
 	}
 	/* The leaf stays, even when empty (Socorro). */
-	CHECK(test_exists(at(&s, path, LEAF_A)));
+	CHECK(test_exists(test_scratch_at(&s, path, LEAF_A)));
 	if (s.dated) {
-		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
-		CHECK(test_exists(at(&s, path, "20120408/date/10/52_10/" B)));
+		CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
+		CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" B)));
 		/* The slot stays until a pass removes it. */
-		CHECK(test_exists(at(&s, path, "20120408/date/10/52_10")));
+		CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10")));
 	}
 	if (layout == FS_LAYOUT_LEGACY_DATED) {
 		/* Socorro left the name-side link: crashfs does not. */
-		CHECK(!test_exists(at(&s, path, LEAF_A "/" A)));
-		CHECK(test_exists(at(&s, path, LEAF_A "/" B)));
+		CHECK(!test_exists(test_scratch_at(&s, path, LEAF_A "/" A)));
+		CHECK(test_exists(test_scratch_at(&s, path, LEAF_A "/" B)));
 	}
 	CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL), -ENOENT);
 	CHECK_INT(crash_store_stat_crash(s.store, &s.call, B, NULL), 0);
@@ -133,14 +93,14 @@ static void test_remove_examples(enum fs_layout layout)
 		CHECK_INT(names.count, 1);
 		CHECK_STR(names.names[0], B);
 	}
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void test_remove_parts(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "parts", layout));
+	REQUIRE(test_scratch_open(&s, "parts", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	const struct crash_part parts[] = {
 		{ CRASH_PART_DUMP, "upload_file_minidump_flash1" },
@@ -165,28 +125,28 @@ static void test_remove_parts(enum fs_layout layout)
 		/* No file left: the crash is gone, its links with it. */
 		CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL),
 			  -ENOENT);
-		CHECK(!test_exists(at(&s, path, LEAF_A "/" A)));
-		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
+		CHECK(!test_exists(test_scratch_at(&s, path, LEAF_A "/" A)));
+		CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
 		CHECK_INT(crash_store_remove(s.store, &s.call, A), -ENOENT);
 	} else {
 		/* The crash directory stays (with date_root if dated) until
 		 * remove() takes it. */
-		CHECK(test_exists(at(&s, path, DIR_A)));
+		CHECK(test_exists(test_scratch_at(&s, path, DIR_A)));
 		CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL), 0);
 		CHECK_INT(crash_store_remove(s.store, &s.call, A), 0);
-		CHECK(!test_exists(at(&s, path, DIR_A)));
-		CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" A)));
+		CHECK(!test_exists(test_scratch_at(&s, path, DIR_A)));
+		CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" A)));
 	}
 	CHECK_INT(crash_store_remove_part(s.store, &s.call, B, &parts[3]),
 		  -ENOENT);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 static void test_remove_radix_dirs(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "rmdir", layout));
+	REQUIRE(test_scratch_open(&s, "rmdir", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	REQUIRE(test_save_example(s.store, s.spool,
 				  "e8820616-1462-49b6-9784-e99a32120201") ==
@@ -222,12 +182,12 @@ static void test_remove_radix_dirs(enum fs_layout layout)
 	if (s.dated) {
 		/* The slot and hour a pass would leave are pruned; the day
 		 * goes. */
-		CHECK(test_exists(at(&s, path, "20120408/date/10/52_10")));
+		CHECK(test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10")));
 	}
 	CHECK_INT(crash_store_remove_radix_dir(s.store, &s.call, "20120408",
 					       ""),
 		  0);
-	CHECK(!test_exists(at(&s, path, "20120408")));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408")));
 	CHECK_INT(crash_store_remove_radix_dir(s.store, &s.call, "20120408",
 					       ""),
 		  -ENOENT);
@@ -238,7 +198,7 @@ static void test_remove_radix_dirs(enum fs_layout layout)
 					   "e8820616-1462-49b6-9784-e99a32120201") ==
 			0);
 		symlink("../../../name/e8/82",
-			at(&s, path,
+			test_scratch_at(&s, path,
 			   "20120201/date/10/52_10/"
 			   "e8820616-1462-49b6-9784-e99a32120202"));
 		CHECK_INT(crash_store_remove_radix_dir(s.store, &s.call,
@@ -251,47 +211,47 @@ static void test_remove_radix_dirs(enum fs_layout layout)
 						       "20120201", ""),
 			  -ENOTEMPTY);
 		CHECK(strstr(s.call.error.message, "queue") != NULL);
-		CHECK(!test_exists(at(&s, path, "20120201/name")));
-		CHECK(test_exists(at(&s, path, "20120201/date/10/52_10")));
+		CHECK(!test_exists(test_scratch_at(&s, path, "20120201/name")));
+		CHECK(test_exists(test_scratch_at(&s, path, "20120201/date/10/52_10")));
 	}
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* Socorro's legacy-dated remove left the name-side links behind: they
  * must not keep the leaf from being removed. */
 static void test_stale_links_in_leaf(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "staleleaf", FS_LAYOUT_LEGACY_DATED));
+	REQUIRE(test_scratch_open(&s, "staleleaf", FS_LAYOUT_LEGACY_DATED, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	/* What Socorro's remove(A) did: files but the .jsonz, slot link. */
-	unlink(at(&s, path, LEAF_A "/" A ".json"));
-	unlink(at(&s, path, LEAF_A "/" A ".dump"));
-	unlink(at(&s, path, LEAF_A "/" A ".upload_file_minidump_flash1.dump"));
-	unlink(at(&s, path, "20120408/date/10/52_10/" A));
+	unlink(test_scratch_at(&s, path, LEAF_A "/" A ".json"));
+	unlink(test_scratch_at(&s, path, LEAF_A "/" A ".dump"));
+	unlink(test_scratch_at(&s, path, LEAF_A "/" A ".upload_file_minidump_flash1.dump"));
+	unlink(test_scratch_at(&s, path, "20120408/date/10/52_10/" A));
 	CHECK_INT(crash_store_stat_crash(s.store, &s.call, A, NULL), 0);
 	CHECK_INT(crash_store_remove(s.store, &s.call, A), 0);
-	CHECK(!test_exists(at(&s, path, LEAF_A "/" A ".jsonz")));
-	CHECK(!test_exists(at(&s, path, LEAF_A "/" A)));
+	CHECK(!test_exists(test_scratch_at(&s, path, LEAF_A "/" A ".jsonz")));
+	CHECK(!test_exists(test_scratch_at(&s, path, LEAF_A "/" A)));
 	/* And links with no file at all. */
-	symlink("../../../date/10/52_10", at(&s, path, LEAF_A "/" B));
-	symlink("../../../name/93/6c", at(&s, path, "20120408/date/10/52_10/" B));
+	symlink("../../../date/10/52_10", test_scratch_at(&s, path, LEAF_A "/" B));
+	symlink("../../../name/93/6c", test_scratch_at(&s, path, "20120408/date/10/52_10/" B));
 	CHECK_INT(crash_store_remove(s.store, &s.call, B), -ENOENT);
-	CHECK(!test_exists(at(&s, path, LEAF_A "/" B)));
-	CHECK(!test_exists(at(&s, path, "20120408/date/10/52_10/" B)));
-	symlink("../../../date/10/52_10", at(&s, path, LEAF_A "/" C));
+	CHECK(!test_exists(test_scratch_at(&s, path, LEAF_A "/" B)));
+	CHECK(!test_exists(test_scratch_at(&s, path, "20120408/date/10/52_10/" B)));
+	symlink("../../../date/10/52_10", test_scratch_at(&s, path, LEAF_A "/" C));
 	CHECK_INT(crash_store_remove_radix_dir(s.store, &s.call, "20120408",
 					       "936c"),
 		  0);
-	CHECK(!test_exists(at(&s, path, LEAF_A)));
-	scratch_close(&s);
+	CHECK(!test_exists(test_scratch_at(&s, path, LEAF_A)));
+	test_scratch_close(&s);
 }
 
 static void test_set_part_mtime(enum fs_layout layout)
 {
-	struct scratch s;
-	REQUIRE(scratch_open(&s, "mtime", layout));
+	struct test_scratch s;
+	REQUIRE(test_scratch_open(&s, "mtime", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	struct crash_part part = { CRASH_PART_DUMP,
 				   "upload_file_minidump_flash1" };
@@ -314,7 +274,7 @@ static void test_set_part_mtime(enum fs_layout layout)
 	CHECK_INT(crash_store_set_part_mtime(s.store, &s.call, B, &part,
 					     &mtime),
 		  -ENOENT);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 struct main_dump_seen {
@@ -340,9 +300,9 @@ static int count_main(void *ctx, const struct crash_part *part,
 /* Socorro's dated stores wrote a dump named "" as <id>..dump. */
 static void test_double_dot_main_dump(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "dotdot", layout));
+	REQUIRE(test_scratch_open(&s, "dotdot", layout, 022, 4));
 	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
 	struct crash_part main_dump = { CRASH_PART_DUMP, NULL };
 	REQUIRE(crash_store_remove_part(s.store, &s.call, A, &main_dump) ==
@@ -390,7 +350,7 @@ static void test_double_dot_main_dump(enum fs_layout layout)
 	/* remove() takes every spelling. */
 	CHECK_INT(crash_store_remove(s.store, &s.call, A), 0);
 	CHECK(!test_exists(file_of(&s, path, A, ".upload_file_minidump.dump")));
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 int main(void)

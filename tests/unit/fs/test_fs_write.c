@@ -31,41 +31,6 @@ UNIT_TEST_DEFINE_COUNTERS;
 #define A ID_A
 #define DIR_A "20120408/name/93/6c/" A
 
-struct scratch {
-	char *base;
-	char root[PATH_MAX];
-	char spool[PATH_MAX];
-	struct test_clock clock;
-	struct crash_store *store;
-	struct crash_call call;
-};
-
-static bool scratch_open(struct scratch *s, const char *tag,
-			 enum fs_layout layout)
-{
-	memset(s, 0, sizeof *s);
-	s->base = test_make_dir(tag);
-	test_path(s->root, sizeof s->root, "%s/root", s->base);
-	test_path(s->spool, sizeof s->spool, "%s/spool", s->base);
-	mkdir(s->spool, 0700);
-	test_clock_set(&s->clock, 2012, 4, 8, 10, 52, 42);
-	crash_call_init(&s->call);
-	s->store = test_open_store(s->root, layout, 022, 4, &s->clock);
-	return s->store != NULL;
-}
-
-static void scratch_close(struct scratch *s)
-{
-	crash_store_close(s->store);
-	test_remove_dir(s->base);
-	free(s->base);
-}
-
-static const char *at(struct scratch *s, char *out, const char *relative)
-{
-	return test_path(out, PATH_MAX, "%s/%s", s->root, relative);
-}
-
 static ino_t inode_of(const char *path)
 {
 	struct stat st;
@@ -85,10 +50,10 @@ static int count_temp_files(const char *root)
 
 static void test_adoption(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
 	struct test_blob raw, dump;
-	REQUIRE(scratch_open(&s, "adopt", FS_LAYOUT_RADIX));
+	REQUIRE(test_scratch_open(&s, "adopt", FS_LAYOUT_RADIX, 022, 4));
 	REQUIRE(test_blob_make(&raw, s.spool, "{\"a\": 1}", 8, 1111) == 0);
 	REQUIRE(test_blob_make(&dump, s.spool, "MDMPdump", 8, 2222) == 0);
 	raw.blob.adoptable = true;
@@ -96,7 +61,7 @@ static void test_adoption(void)
 					     NULL, 0),
 		  0);
 	/* Zero copy: the stored file is the spool file's inode. */
-	at(&s, path, DIR_A "/" A ".json");
+	test_scratch_at(&s, path, DIR_A "/" A ".json");
 	CHECK(inode_of(path) != 0 && inode_of(path) == inode_of(raw.path));
 	CHECK_INT(test_mode(path), 0644);
 	struct stat st;
@@ -119,7 +84,7 @@ static void test_adoption(void)
 	/* Not adoptable: copied. */
 	struct crash_dump dumps[1] = { { NULL, dump.blob } };
 	CHECK_INT(crash_store_save_dump(s.store, &s.call, A, &dumps[0]), 0);
-	at(&s, path, DIR_A "/" A ".dump");
+	test_scratch_at(&s, path, DIR_A "/" A ".dump");
 	CHECK(inode_of(path) != inode_of(dump.path));
 	CHECK(test_file_equals(path, "MDMPdump", 8));
 	CHECK_INT(test_mode(path), 0644);
@@ -129,7 +94,7 @@ static void test_adoption(void)
 	dumps[0].blob.path = raw.path;
 	dumps[0].dump_name = "flash1";
 	CHECK_INT(crash_store_save_dump(s.store, &s.call, A, &dumps[0]), 0);
-	at(&s, path, DIR_A "/" A ".flash1.dump");
+	test_scratch_at(&s, path, DIR_A "/" A ".flash1.dump");
 	CHECK(inode_of(path) != inode_of(raw.path));
 	CHECK(test_file_equals(path, "MDMPdump", 8));
 	test_blob_free(&raw);
@@ -148,13 +113,13 @@ static void test_adoption(void)
 		CHECK_INT(crash_store_save_dump(s.store, &s.call, A,
 						&shm_dump),
 			  0);
-		CHECK(test_file_equals(at(&s, path, DIR_A "/" A ".shm.dump"),
+		CHECK(test_file_equals(test_scratch_at(&s, path, DIR_A "/" A ".shm.dump"),
 				       "shm!", 4));
 		close(fd);
 		unlink(shm_path);
 	}
 	CHECK_INT(count_temp_files(s.root), 0);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* FNV-1a over a file's bytes, read in 1 MiB chunks. */
@@ -218,9 +183,9 @@ static int make_large(int fd, off_t size)
 static void test_large_blob(void)
 {
 	const off_t size = 64 * 1048576;
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
-	REQUIRE(scratch_open(&s, "large", FS_LAYOUT_LEGACY));
+	REQUIRE(test_scratch_open(&s, "large", FS_LAYOUT_LEGACY, 022, 4));
 
 	/* A spool file on this filesystem (copy_file_range) ... */
 	char spool_path[PATH_MAX];
@@ -272,16 +237,16 @@ static void test_large_blob(void)
 	CHECK_INT(count_temp_files(s.root), 0);
 	close(fd);
 	close(memory_fd);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* A failed replace keeps the old bytes (Socorro truncated first). */
 static void test_atomic_replace(void)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
 	struct test_blob v1, v2;
-	REQUIRE(scratch_open(&s, "atomic", FS_LAYOUT_DATED));
+	REQUIRE(test_scratch_open(&s, "atomic", FS_LAYOUT_DATED, 022, 4));
 	REQUIRE(test_blob_make(&v1, s.spool, "{\"v\": 1}", 8, 1000) == 0);
 	REQUIRE(test_blob_make(&v2, s.spool, "{\"v\": 2}", 8, 1000) == 0);
 	CHECK_INT(crash_store_save_raw_crash(s.store, &s.call, A, &v1.blob,
@@ -291,7 +256,7 @@ static void test_atomic_replace(void)
 	CHECK_INT(crash_store_save_raw_crash(s.store, &s.call, A, &v2.blob,
 					     NULL, 0),
 		  -EIO);
-	CHECK(test_file_equals(at(&s, path, DIR_A "/" A ".json"), "{\"v\": 1}",
+	CHECK(test_file_equals(test_scratch_at(&s, path, DIR_A "/" A ".json"), "{\"v\": 1}",
 			       8));
 	CHECK_INT(count_temp_files(s.root), 0);
 	/* No bytes at all: an empty file; bytes without a descriptor:
@@ -299,7 +264,7 @@ static void test_atomic_replace(void)
 	struct crash_blob empty = { .fd = -1, .size = 0, .mtime = { 7, 0 } };
 	struct crash_dump empty_dump = { "empty", empty };
 	CHECK_INT(crash_store_save_dump(s.store, &s.call, A, &empty_dump), 0);
-	CHECK(test_file_equals(at(&s, path, DIR_A "/" A ".empty.dump"), "", 0));
+	CHECK(test_file_equals(test_scratch_at(&s, path, DIR_A "/" A ".empty.dump"), "", 0));
 	empty_dump.blob.size = 5;
 	CHECK_INT(crash_store_save_dump(s.store, &s.call, A, &empty_dump),
 		  -EINVAL);
@@ -308,7 +273,7 @@ static void test_atomic_replace(void)
 		  -EINVAL);
 	test_blob_free(&v1);
 	test_blob_free(&v2);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* -- threads -------------------------------------------------------------- */
@@ -318,7 +283,7 @@ static void test_atomic_replace(void)
 #define SHARED_ID "936ce666-5555-4c7a-9674-367fe2120408"
 
 struct worker {
-	struct scratch *s;
+	struct test_scratch *s;
 	int index;
 	char crash_id[40];
 	int failures;
@@ -406,13 +371,13 @@ static const char *crash_file(char *out, const char *root, bool legacy,
 
 static void test_threads(enum fs_layout layout)
 {
-	struct scratch s;
+	struct test_scratch s;
 	char path[PATH_MAX];
 	struct worker workers[THREADS];
 	pthread_t threads[THREADS];
 	bool legacy = layout == FS_LAYOUT_LEGACY_DATED;
 	bool dated = layout != FS_LAYOUT_RADIX;
-	REQUIRE(scratch_open(&s, "threads", layout));
+	REQUIRE(test_scratch_open(&s, "threads", layout, 022, 4));
 	for (int i = 0; i < THREADS; i++) {
 		workers[i] = (struct worker){ .s = &s, .index = i };
 		snprintf(workers[i].crash_id, sizeof workers[i].crash_id,
@@ -455,7 +420,7 @@ static void test_threads(enum fs_layout layout)
 		  0);
 	CHECK_INT(names.count, dated ? THREADS + 1 : 0);
 	CHECK(test_names_has(&names, 0, SHARED_ID) == dated);
-	scratch_close(&s);
+	test_scratch_close(&s);
 }
 
 /* -- options ------------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #include "storage/executor/retry_store.h"
 #include "storage/executor/transaction_executor.h"
 #include "storage/null/null_store.h"
-#include "tests/unit/containers/container_test_util.h"
+#include "tests/unit/store_test_util.h"
 #include "storage/memory/memory_store.h"
 #include "tests/unit/unit_test.h"
 

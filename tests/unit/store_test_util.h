@@ -1,12 +1,13 @@
 /*
- * container_test_util.h - what the container tests share: crash ids,
+ * store_test_util.h - what the store, container and executor tests share:
+ * crash ids,
  * saving a raw crash from text, reading a part back, collecting listings,
  * and opening store trees from JSON text.
  *
  * Single-threaded helpers.
  */
-#ifndef CRASHFS_TESTS_UNIT_CONTAINERS_CONTAINER_TEST_UTIL_H
-#define CRASHFS_TESTS_UNIT_CONTAINERS_CONTAINER_TEST_UTIL_H
+#ifndef CRASHFS_TESTS_UNIT_STORE_TEST_UTIL_H
+#define CRASHFS_TESTS_UNIT_STORE_TEST_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "storage/crash_log.h"
-#include "tests/unit/containers/container_test_util.h"
+#include "tests/unit/store_test_util.h"
 #include "mountopts/store_types.h"
 #include "storage/memory/memory_store.h"
 
