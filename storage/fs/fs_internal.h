@@ -4,11 +4,16 @@
  *
  *   fs_store.c   options, open/close, the ops table, describe
  *   fs_paths.c   path derivation for each layout (fs_paths.h)
- *   fs_write.c   directories, atomic file writes, the save operations,
- *                set_part_mtime
+ *   fs_common.c  the clock, errors, part names, mkdir -p, finding a crash
+ *                and a part: the leaf the others share
  *   fs_read.c    stat, open and list operations
+ *   fs_write.c   atomic file writes, the save operations, set_part_mtime
  *   fs_queue.c   the date branch: enqueue, dequeue, new_crashes, ack
  *   fs_remove.c  remove, remove_part, remove_radix_dir
+ *
+ * Calls go one way: store -> read, write, queue, remove -> common ->
+ * paths; write and remove also use queue (enqueue, dequeue), and nothing
+ * calls back up.
  *
  * A struct fs_store is immutable after fs_store_open but for its scratch
  * directory (made at the first write, under scratch_lock), so every
@@ -68,6 +73,8 @@ static inline struct fs_store *fs_store_of(struct crash_store *store)
 	return crash_store_downcast(store, &fs_store_ops);
 }
 
+/* -- fs_common.c -------------------------------------------------------- */
+
 /* The store's clock (options.now or the real time). */
 void fs_store_now(const struct fs_store *fs, struct timespec *now);
 
@@ -84,29 +91,21 @@ int fs_part_normalize(const struct fs_store *fs, struct crash_call *call,
 int fs_error(struct crash_call *call, int errno_value, const char *what,
 	     const char *path);
 
-/* The scratch directory, made at the first call; -ENOENT if it cannot be
- * made (logged once). */
-int fs_scratch_dir(const struct fs_store *fs, struct scratch_dir **out);
-
-/* -- fs_write.c --------------------------------------------------------- */
-
 /* mkdir -p with the store's directory mode. */
 int fs_mkdir_p(const struct fs_store *fs, struct crash_call *call,
 	       const char *path);
 
-int fs_save_raw_crash(struct crash_store *store, struct crash_call *call,
-		      const char *crash_id, const struct crash_blob *raw_crash,
-		      const struct crash_dump *dumps, size_t dump_count);
-int fs_save_dump(struct crash_store *store, struct crash_call *call,
-		 const char *crash_id, const struct crash_dump *dump);
-int fs_save_processed(struct crash_store *store, struct crash_call *call,
-		      const char *crash_id,
-		      const struct crash_blob *processed);
-int fs_set_part_mtime(struct crash_store *store, struct crash_call *call,
-		      const char *crash_id, const struct crash_part *part,
-		      const struct timespec *mtime);
+/* 1 if name in dir_fd is a regular file (following links), 0 if not;
+ * st (may be NULL) gets its stat. */
+int fs_regular_file_at(int dir_fd, const char *name, struct stat *st);
 
-/* -- fs_read.c ---------------------------------------------------------- */
+/* Parses a file name as a part of crash_id that this store serves (not
+ * the dump_field spelling of the main dump); *alternate_spelling tells
+ * whether it is "<id>..dump". */
+bool fs_parse_own_part(const struct fs_store *fs, const char *crash_id,
+		       const char *file_name, struct crash_part *part,
+		       char *name_buf, size_t name_buf_size,
+		       bool *alternate_spelling);
 
 /*
  * Finds the stored file of a (normalized) part: writes its path and, if
@@ -126,6 +125,32 @@ int fs_part_locate(const struct fs_store *fs, struct crash_call *call,
  */
 int fs_crash_is_here(const struct fs_store *fs, struct crash_call *call,
 		     const char *crash_id, const struct fs_crash_paths *paths);
+
+/* The one "find the crash" step of every operation on a whole crash: its
+ * paths, and 0 if it is here, -ENOENT ("crash X is not here") if not, or
+ * another negative errno. */
+int fs_find_crash(const struct fs_store *fs, struct crash_call *call,
+		  const char *crash_id, struct fs_crash_paths *paths);
+
+/* The scratch directory, made at the first call; -ENOENT if it cannot be
+ * made (logged once). */
+int fs_scratch_dir(const struct fs_store *fs, struct scratch_dir **out);
+
+/* -- fs_write.c --------------------------------------------------------- */
+
+int fs_save_raw_crash(struct crash_store *store, struct crash_call *call,
+		      const char *crash_id, const struct crash_blob *raw_crash,
+		      const struct crash_dump *dumps, size_t dump_count);
+int fs_save_dump(struct crash_store *store, struct crash_call *call,
+		 const char *crash_id, const struct crash_dump *dump);
+int fs_save_processed(struct crash_store *store, struct crash_call *call,
+		      const char *crash_id,
+		      const struct crash_blob *processed);
+int fs_set_part_mtime(struct crash_store *store, struct crash_call *call,
+		      const char *crash_id, const struct crash_part *part,
+		      const struct timespec *mtime);
+
+/* -- fs_read.c ---------------------------------------------------------- */
 
 int fs_stat_crash(struct crash_store *store, struct crash_call *call,
 		  const char *crash_id, struct crash_dir_stat *stat);

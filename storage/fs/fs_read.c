@@ -25,22 +25,6 @@
 #include "storage/fs/fs_internal.h"
 #include "storage/fs/fs_paths.h"
 
-static const char *part_label(const struct crash_part *part, char *buf,
-			      size_t size)
-{
-	switch (part->type) {
-	case CRASH_PART_RAW_CRASH:
-		return "raw crash";
-	case CRASH_PART_PROCESSED:
-		return "processed crash";
-	default:
-		if (!part->dump_name)
-			return "main dump";
-		snprintf(buf, size, "dump %s", part->dump_name);
-		return buf;
-	}
-}
-
 static void fill_part_stat(const struct stat *st, struct crash_part_stat *out)
 {
 	if (!out)
@@ -57,15 +41,6 @@ static void fill_part_stat(const struct stat *st, struct crash_part_stat *out)
 		out->version = 1;
 }
 
-/* 1 if name in dir_fd is a regular file (following links), 0 if not. */
-static int regular_file_at(int dir_fd, const char *name, struct stat *st)
-{
-	struct stat local;
-	if (!st)
-		st = &local;
-	return fstatat(dir_fd, name, st, 0) == 0 && S_ISREG(st->st_mode);
-}
-
 static bool is_dir_entry(int dir_fd, const struct dirent *entry, bool follow)
 {
 	struct stat st;
@@ -78,121 +53,6 @@ static bool is_dir_entry(int dir_fd, const struct dirent *entry, bool follow)
 	       S_ISDIR(st.st_mode);
 }
 
-/*
- * Parses a file name as a part of crash_id that this store serves.  Also
- * tells whether it is the "<id>..dump" spelling of the main dump.
- */
-static bool parse_own_part(const struct fs_store *fs, const char *crash_id,
-			   const char *file_name, struct crash_part *part,
-			   char *name_buf, size_t name_buf_size,
-			   bool *alternate_spelling)
-{
-	if (crash_part_parse_file_name(&fs->naming, crash_id, file_name, part,
-				       name_buf, name_buf_size) < 0)
-		return false;
-	if (part->type == CRASH_PART_DUMP && part->dump_name &&
-	    strcmp(part->dump_name, fs->dump_field) == 0)
-		return false;
-	*alternate_spelling = part->type == CRASH_PART_DUMP &&
-			      !part->dump_name &&
-			      strlen(file_name) ==
-				      CRASH_ID_LENGTH + 1 +
-					      strlen(fs->naming.dump_suffix);
-	return true;
-}
-
-int fs_part_locate(const struct fs_store *fs, struct crash_call *call,
-		   const char *crash_id, const struct crash_part *part,
-		   char *path, size_t path_size, struct stat *st)
-{
-	struct fs_crash_paths paths;
-	struct stat local;
-	char label_buf[CRASH_DUMP_NAME_MAX + 8];
-
-	if (!st)
-		st = &local;
-	int result = fs_paths_crash(fs, call, crash_id, &paths);
-	if (result < 0)
-		return result;
-	result = fs_paths_part(fs, call, &paths, crash_id, part, path,
-			       path_size);
-	if (result < 0)
-		return result;
-	bool main_dump = part->type == CRASH_PART_DUMP && !part->dump_name;
-	for (int spelling = 0; spelling < (main_dump ? 2 : 1); spelling++) {
-		if (spelling == 1) {
-			result = fs_paths_main_dump_alternate(
-				fs, call, &paths, crash_id, path, path_size);
-			if (result < 0)
-				return result;
-		}
-		if (stat(path, st) == 0) {
-			if (S_ISREG(st->st_mode))
-				return 0;
-			continue;
-		}
-		if (errno != ENOENT && errno != ENOTDIR)
-			return fs_error(call, errno, "look at", path);
-	}
-	return crash_error_set(&call->error, -ENOENT, "no %s of crash %s here",
-			       part_label(part, label_buf, sizeof label_buf),
-			       crash_id);
-}
-
-/* Any served part of crash_id in the shared leaf? */
-static int legacy_has_parts(const struct fs_store *fs,
-			    struct crash_call *call, const char *crash_id,
-			    const char *leaf)
-{
-	/* The usual case first, without reading the whole leaf. */
-	const char *suffixes[] = { fs->naming.json_suffix,
-				   fs->naming.jsonz_suffix,
-				   fs->naming.dump_suffix };
-	char path[PATH_MAX];
-	for (int i = 0; i < 3; i++) {
-		struct stat st;
-		if (fs_path_format(call, path, sizeof path, "%s/%s%s", leaf,
-				   crash_id, suffixes[i]) < 0)
-			return -ENAMETOOLONG;
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			return 1;
-	}
-	/* Then secondary dumps (and <id>..dump), whose names are unknown. */
-	DIR *dir = opendir(leaf);
-	if (!dir) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return fs_error(call, errno, "list", leaf);
-	}
-	int found = 0;
-	struct dirent *entry;
-	char name_buf[CRASH_DUMP_NAME_MAX + 1];
-	while (!found && (entry = readdir(dir)) != NULL) {
-		struct crash_part part;
-		bool alternate;
-		if (parse_own_part(fs, crash_id, entry->d_name, &part,
-				   name_buf, sizeof name_buf, &alternate) &&
-		    regular_file_at(dirfd(dir), entry->d_name, NULL))
-			found = 1;
-	}
-	closedir(dir);
-	return found;
-}
-
-int fs_crash_is_here(const struct fs_store *fs, struct crash_call *call,
-		     const char *crash_id, const struct fs_crash_paths *paths)
-{
-	struct stat st;
-
-	if (fs->legacy)
-		return legacy_has_parts(fs, call, crash_id, paths->leaf);
-	if (lstat(paths->parent, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 1 : 0;
-	if (errno == ENOENT || errno == ENOTDIR)
-		return 0;
-	return fs_error(call, errno, "look at", paths->parent);
-}
-
 int fs_stat_crash(struct crash_store *store, struct crash_call *call,
 		  const char *crash_id, struct crash_dir_stat *dir_stat)
 {
@@ -200,15 +60,9 @@ int fs_stat_crash(struct crash_store *store, struct crash_call *call,
 	struct fs_crash_paths paths;
 	struct stat st;
 
-	int result = fs_paths_crash(fs, call, crash_id, &paths);
+	int result = fs_find_crash(fs, call, crash_id, &paths);
 	if (result < 0)
 		return result;
-	result = fs_crash_is_here(fs, call, crash_id, &paths);
-	if (result < 0)
-		return result;
-	if (result == 0)
-		return crash_error_set(&call->error, -ENOENT,
-				       "crash %s is not here", crash_id);
 	/* Its directory changes with each part saved or removed (in the
 	 * legacy layouts, the leaf it shares). */
 	if (stat(paths.parent, &st) == 0)
@@ -302,13 +156,13 @@ int fs_list_parts(struct crash_store *store, struct crash_call *call,
 		struct crash_part_stat part_stat;
 		struct stat st;
 		bool alternate;
-		if (!parse_own_part(fs, crash_id, entry->d_name, &part,
+		if (!fs_parse_own_part(fs, crash_id, entry->d_name, &part,
 				    name_buf, sizeof name_buf, &alternate) ||
-		    !regular_file_at(dirfd(dir), entry->d_name, &st))
+		    !fs_regular_file_at(dirfd(dir), entry->d_name, &st))
 			continue;
 		/* Both spellings of the main dump: <id>.dump is the one
 		 * served, so it is the one reported. */
-		if (alternate && regular_file_at(dirfd(dir), main_dump, NULL))
+		if (alternate && fs_regular_file_at(dirfd(dir), main_dump, NULL))
 			continue;
 		found = true;
 		fill_part_stat(&st, &part_stat);
@@ -351,10 +205,10 @@ static int earlier_secondary_dump(const struct fs_store *fs, int dir_fd,
 		struct crash_part part;
 		bool alternate;
 		if (strcmp(entry->d_name, file_name) < 0 &&
-		    parse_own_part(fs, crash_id, entry->d_name, &part,
+		    fs_parse_own_part(fs, crash_id, entry->d_name, &part,
 				   name_buf, sizeof name_buf, &alternate) &&
 		    part.type == CRASH_PART_DUMP && part.dump_name &&
-		    regular_file_at(dir_fd, entry->d_name, NULL))
+		    fs_regular_file_at(dir_fd, entry->d_name, NULL))
 			found = 1;
 	}
 	closedir(dir);
@@ -377,19 +231,19 @@ static int legacy_lists_here(const struct fs_store *fs, int dir_fd,
 	if (part->type == CRASH_PART_RAW_CRASH)
 		return 1;
 	snprintf(name, sizeof name, "%s%s", crash_id, fs->naming.json_suffix);
-	if (regular_file_at(dir_fd, name, NULL))
+	if (fs_regular_file_at(dir_fd, name, NULL))
 		return 0;
 	if (part->type == CRASH_PART_PROCESSED)
 		return 1;
 	snprintf(name, sizeof name, "%s%s", crash_id, fs->naming.jsonz_suffix);
-	if (regular_file_at(dir_fd, name, NULL))
+	if (fs_regular_file_at(dir_fd, name, NULL))
 		return 0;
 	snprintf(name, sizeof name, "%s%s", crash_id, fs->naming.dump_suffix);
-	bool has_main = regular_file_at(dir_fd, name, NULL);
+	bool has_main = fs_regular_file_at(dir_fd, name, NULL);
 	if (!part->dump_name)
 		return alternate ? !has_main : 1;
 	snprintf(name, sizeof name, "%s.%s", crash_id, fs->naming.dump_suffix);
-	if (has_main || regular_file_at(dir_fd, name, NULL))
+	if (has_main || fs_regular_file_at(dir_fd, name, NULL))
 		return 0;
 	int earlier = earlier_secondary_dump(fs, dir_fd, crash_id, file_name);
 	if (earlier < 0)
@@ -464,11 +318,11 @@ static int radix_entry(struct dir_listing *self, struct crash_call *call,
 	bool alternate;
 	if (crash_part_parse_any(&fs->naming, name, crash_id, &part, name_buf,
 				 sizeof name_buf) < 0 ||
-	    !parse_own_part(fs, crash_id, name, &part, name_buf,
+	    !fs_parse_own_part(fs, crash_id, name, &part, name_buf,
 			    sizeof name_buf, &alternate) ||
 	    !crash_belongs_here(crash_id, self->day, self->prefix,
 				self->level) ||
-	    !regular_file_at(dir_fd, name, NULL))
+	    !fs_regular_file_at(dir_fd, name, NULL))
 		return 0;
 	int here = legacy_lists_here(fs, dir_fd, crash_id, name, &part,
 				     alternate);

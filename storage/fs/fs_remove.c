@@ -132,22 +132,22 @@ int fs_remove(struct crash_store *store, struct crash_call *call,
 	struct fs_crash_paths paths;
 	bool was_queued;
 
-	int result = fs_paths_crash(fs, call, crash_id, &paths);
-	if (result < 0)
-		return result;
-	int here = fs_crash_is_here(fs, call, crash_id, &paths);
-	if (here < 0)
-		return here;
+	int found = fs_find_crash(fs, call, crash_id, &paths);
+	if (found < 0 && found != -ENOENT)
+		return found;
 	/* A legacy crash without files may still have its links (Socorro's
 	 * remove left them): they go, and the crash is still not here. */
-	if (here || fs->legacy) {
-		result = fs_dequeue(fs, call, crash_id, &was_queued);
-		if (result < 0)
+	if (found == 0 || fs->legacy) {
+		struct crash_call dequeue;
+		crash_call_init(&dequeue);
+		int result = fs_dequeue(fs, &dequeue, crash_id, &was_queued);
+		if (result < 0) {
+			call->error = dequeue.error;
 			return result;
+		}
 	}
-	if (!here)
-		return crash_error_set(&call->error, -ENOENT,
-				       "crash %s is not here", crash_id);
+	if (found < 0)
+		return found;
 	if (fs->legacy)
 		return remove_legacy_files(fs, call, crash_id, paths.leaf);
 	return remove_crash_dir(call, paths.parent);

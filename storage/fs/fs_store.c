@@ -76,50 +76,6 @@ enum fs_layout fs_store_layout(struct crash_store *store)
 	return fs ? fs->options.layout : (enum fs_layout)0;
 }
 
-void fs_store_now(const struct fs_store *fs, struct timespec *now)
-{
-	if (fs->options.now)
-		fs->options.now(now, fs->options.now_arg);
-	else
-		clock_gettime(CLOCK_REALTIME, now);
-}
-
-int fs_error(struct crash_call *call, int errno_value, const char *what,
-	     const char *path)
-{
-	return crash_error_set(&call->error, -errno_value, "%s %s: %s", what,
-			       path, strerror(errno_value));
-}
-
-int fs_part_normalize(const struct fs_store *fs, struct crash_call *call,
-		      const struct crash_part *part, struct crash_part *out)
-{
-	if (!part)
-		return crash_error_set(&call->error, -EINVAL, "no part given");
-	*out = *part;
-	switch (part->type) {
-	case CRASH_PART_RAW_CRASH:
-	case CRASH_PART_PROCESSED:
-		out->dump_name = NULL;
-		return 0;
-	case CRASH_PART_DUMP:
-		break;
-	default:
-		return crash_error_set(&call->error, -EINVAL,
-				       "invalid part type %d", (int)part->type);
-	}
-	/* Socorro maps dump_field, None and "" to the main dump. */
-	const char *name = part->dump_name;
-	if (!name || name[0] == '\0' || strcmp(name, fs->dump_field) == 0) {
-		out->dump_name = NULL;
-		return 0;
-	}
-	if (!crash_dump_name_is_valid(name))
-		return crash_error_set(&call->error, -EINVAL,
-				       "invalid dump name \"%.140s\"", name);
-	return 0;
-}
-
 /* -- options ------------------------------------------------------------ */
 
 /* A directory name of the tree: one plain path component. */
