@@ -61,6 +61,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "time_limit(seconds): this test's watchdog limit "
         "(before CRASHFS_TEST_TIME_SCALE)")
+    config.addinivalue_line(
+        "markers", "no_daemon: runs no crashfs daemon (the test servers' "
+        "own tests): tests/run runs it once, not again under the "
+        "sanitizers")
 
 
 # -- the binary and its environment ---------------------------------------

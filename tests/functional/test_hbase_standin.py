@@ -19,6 +19,8 @@ from thrift.transport.TTransport import TTransportException
 
 import hbase_server
 
+pytestmark = pytest.mark.no_daemon
+
 
 def long_bytes(value):
     return struct.pack(">q", value)

@@ -9,6 +9,8 @@ import pika
 import pika.exceptions
 import pytest
 
+pytestmark = pytest.mark.no_daemon
+
 
 # -- PostgreSQL -------------------------------------------------------------
 
