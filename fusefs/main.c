@@ -25,6 +25,7 @@
 
 #include "fusefs/crashfs.h"
 #include "fusefs/mount_point.h"
+#include "fusefs/setup_store.h"
 #include "mountopts/mount_options.h"
 #include "mountopts/store_types.h"
 #include "storage/crash_log.h"
@@ -408,6 +409,8 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts cmdline = { 0 };
 	char error[512];
 
+	if (argc >= 2 && strcmp(argv[1], "--setup-store") == 0)
+		return setup_store_main(argc, argv);
 	int status =
 		mount_options_parse(argc, argv, &options, error, sizeof error);
 	if (status != 0) {

@@ -558,6 +558,8 @@ void mount_options_print_help(FILE *out, const char *program)
 {
 	fprintf(out,
 		"usage: %s SOURCE MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]\n"
+		"       %s --setup-store CONFIG.json   prepare the servers of a store\n"
+		"                                 tree (tables, partitions), then exit\n"
 		"\n"
 		"Mounts crash storage as Socorro's filesystem layout.  SOURCE is a\n"
 		"directory (an embedded filesystem store, created if missing) or a .json\n"
@@ -639,6 +641,6 @@ void mount_options_print_help(FILE *out, const char *program)
 		"\n"
 		"libfuse options (allow_other, default_permissions, max_threads=N,\n"
 		"max_idle_threads=N, fsname=, ...; umask= above is the store's):\n",
-		program, MOUNT_DEFAULT_STAGED_MAX, MOUNT_DEFAULT_TEMPORARY_TTL,
+		program, program, MOUNT_DEFAULT_STAGED_MAX, MOUNT_DEFAULT_TEMPORARY_TTL,
 		MOUNT_DEFAULT_PENDING_MAX);
 }

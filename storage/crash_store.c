@@ -443,6 +443,29 @@ void crash_store_naming(struct crash_store *store,
 	*out = socorro_naming;
 }
 
+int crash_store_setup_tree(struct crash_store *store, struct crash_call *call,
+			   void (*report)(void *ctx, const char *created),
+			   void *ctx)
+{
+	if (store->ops->setup) {
+		enter(store, call);
+		int result = leave(store, call,
+				   store->ops->setup(store, call, report, ctx));
+		if (result < 0)
+			return result;
+	}
+	size_t count = crash_store_child_count(store);
+	for (size_t i = 0; i < count; i++) {
+		struct crash_store *child = crash_store_child(store, i);
+		int result = child ? crash_store_setup_tree(child, call, report,
+							    ctx)
+				   : 0;
+		if (result < 0)
+			return result;
+	}
+	return 0;
+}
+
 bool crash_store_contains(struct crash_store *store,
 			  const struct crash_store *issuer)
 {

@@ -335,6 +335,15 @@ struct crash_store_ops {
 	struct crash_store *(*child)(struct crash_store *store, size_t index);
 	/* Adds store-specific fields to its stats object.  May be NULL. */
 	void (*describe)(struct crash_store *store, json_t *stats);
+	/* Prepares what the store needs where it keeps crashes (a
+	 * database's tables and partitions, an HBase's tables): creates what
+	 * is missing, changes nothing that is there (idempotent), and calls
+	 * report once per object it created, with one line saying what
+	 * ("table raw_crashes_20120402").  Run by crashfs --setup-store, not
+	 * at mount.  NULL: nothing to prepare. */
+	int (*setup)(struct crash_store *store, struct crash_call *call,
+		     void (*report)(void *ctx, const char *created),
+		     void *ctx);
 	/* How the store names parts (struct crash_store_naming); returns
 	 * false to say "Socorro's defaults" (a container asks its members).
 	 * May be NULL: the defaults. */
@@ -449,6 +458,11 @@ void crash_store_reconnect(struct crash_store *store);
  * a store says otherwise. */
 void crash_store_naming(struct crash_store *store,
 			struct crash_store_naming *out);
+/* Runs setup on store and on every store below it (each node at most
+ * once), stopping at the first failure; 0 when nothing needs it. */
+int crash_store_setup_tree(struct crash_store *store, struct crash_call *call,
+			   void (*report)(void *ctx, const char *created),
+			   void *ctx);
 /* True if store is issuer or a store below it. */
 bool crash_store_contains(struct crash_store *store,
 			  const struct crash_store *issuer);

@@ -270,3 +270,20 @@ def test_misspelt_top_level_key_is_a_startup_error_naming_it(
     text = m.stderr_text()
     key = next(iter(document))
     assert '"%s": unknown top-level key' % key in text
+
+
+def test_setup_store_walks_the_tree_and_reports(crashfs_binary, workdir):
+    """crashfs --setup-store CONFIG: stores without servers need nothing;
+    a broken tree is exit 1 naming it; no CONFIG is a usage error."""
+    config = workdir / "tree.json"
+    config.write_text(json.dumps({"store": {"type": "poly", "stores": [
+        {"type": "memory"}, {"type": "fs", "root": str(workdir / "s")}]}}))
+    result = run_binary(crashfs_binary, "--setup-store", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "0 object(s) created" in result.stdout
+    config.write_text(json.dumps({"store": {"type": "poly", "stores": [
+        {"type": "memory", "max_bytes": -1}]}}))
+    result = run_binary(crashfs_binary, "--setup-store", str(config))
+    assert result.returncode == 1
+    assert "store.stores[0].max_bytes" in result.stderr
+    assert run_binary(crashfs_binary, "--setup-store").returncode == 2
