@@ -443,9 +443,9 @@ void case_list_crashes(struct contract_test *t)
 
 /* -- listings while others save ---------------------------------------------- */
 
-#define CONCURRENT_BEFORE 270 /* saved before the listings start */
+#define CONCURRENT_BEFORE 260 /* saved before the listings start */
 #define CONCURRENT_WRITERS 2
-#define CONCURRENT_EACH 80    /* saved by each writer meanwhile */
+#define CONCURRENT_EACH 60    /* saved by each writer meanwhile */
 
 struct concurrent {
 	struct contract_test *t;
