@@ -3,6 +3,7 @@
  * a breaker that stops asking a primary known to be down.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "containers/circuit_breaker.h"
@@ -37,6 +38,10 @@ struct fallback_store {
 	struct crash_store *members[2];
 	double probe_interval; /* seconds */
 	struct circuit_breaker breakers[SIDES];
+	/* Whether the failure that opened a side (or kept it open) was
+	 * operational: the errors standing for the primary it skips are
+	 * marked alike, so a retry above retries an outage only. */
+	atomic_bool opened_operational[SIDES];
 	struct log_limit logs[LOG_KINDS];
 };
 
@@ -96,10 +101,14 @@ static void open_breaker(struct fallback_store *self, enum side side,
 			 const struct crash_error *error)
 {
 	struct crash_store *store = &self->dispatching.base;
+	atomic_store(&self->opened_operational[side], error->operational);
 	bool opened = circuit_breaker_open(&self->breakers[side], route);
-	if (side == READS)
+	if (side == READS) {
+		atomic_store(&self->opened_operational[SAVES],
+			     error->operational);
 		opened |= circuit_breaker_open(&self->breakers[SAVES],
 					       CIRCUIT_ASK);
+	}
 	atomic_store(&self->members[PRIMARY]->counters.state,
 		     CRASH_STORE_FAILING);
 	if (opened)
@@ -170,7 +179,8 @@ static int ask_primary(struct fallback_store *self, enum side side,
 	return result;
 }
 
-/* The failure standing for a primary the breaker did not ask. */
+/* The failure standing for a primary the breaker did not ask:
+ * operational if the failure that opened the breaker was. */
 static void skipped_error(struct fallback_store *self, enum side side,
 			  struct crash_error *error)
 {
@@ -178,6 +188,7 @@ static void skipped_error(struct fallback_store *self, enum side side,
 			"%s: not asked: failing, next probe in %.1f s",
 			self->members[PRIMARY]->node_path,
 			circuit_breaker_seconds_left(&self->breakers[side]));
+	error->operational = atomic_load(&self->opened_operational[side]);
 }
 
 /* -- saves -------------------------------------------------------------- */
@@ -479,9 +490,11 @@ static int ack_crash(struct crash_store *store, struct crash_call *call,
 	if (route == CIRCUIT_SKIP) {
 		struct crash_error skipped;
 		skipped_error(self, READS, &skipped);
-		return crash_error_set(&call->error, -EIO,
-				       "%s: ack_crash %s: %s", store->node_path,
-				       entry->crash_id, skipped.message);
+		crash_error_set(&call->error, -EIO, "%s: ack_crash %s: %s",
+				store->node_path, entry->crash_id,
+				skipped.message);
+		call->error.operational = skipped.operational;
+		return -EIO;
 	}
 	return ask_primary(self, READS, route, call, operation);
 }
@@ -708,8 +721,10 @@ int fallback_store_new(struct crash_store *primary,
 	self->members[PRIMARY] = primary;
 	self->members[SECONDARY] = secondary;
 	self->probe_interval = probe_interval;
-	for (int side = 0; side < SIDES; side++)
+	for (int side = 0; side < SIDES; side++) {
 		circuit_breaker_init(&self->breakers[side], probe_interval);
+		atomic_init(&self->opened_operational[side], false);
+	}
 	for (int kind = 0; kind < LOG_KINDS; kind++)
 		log_limit_init(&self->logs[kind], FALLBACK_LOG_INTERVAL);
 	*out = &self->dispatching.base;

@@ -19,9 +19,11 @@
  * crashes it would have handed out, but takes none: ack_crash removes both
  * links of a crash afterwards (and the slot and hour directories left
  * empty, by Socorro's rules), so a consumer that dies before its ack leaves
- * the crash queued.  The token of an entry holds the raw crash's mtime at
- * the pass: a crash saved again between the pass and the ack is a new
- * version to process, so its ack queues it anew instead of dropping it.
+ * the crash queued.  The token of an entry holds the identity of the raw
+ * crash's file at the pass (inode and ctime: every save renames a new file
+ * into place): a crash saved again between the pass and the ack is a new
+ * version to process, so its ack queues it anew instead of dropping it --
+ * whatever mtime the new version was given (a copy keeps the old one).
  * Saving a crash again after its ack queues it again too.
  */
 #include <dirent.h>
@@ -232,25 +234,40 @@ static void remove_empty_dir(const char *path, const char *what)
 		  strerror(errno));
 }
 
-/* The raw crash behind a slot link: its mtime in ns, or 0 if it has none
- * (not ready yet, or an orphan link). */
-static uint64_t raw_crash_version(const char *path)
+/* Which file a raw crash is: its inode and ctime.  A save renames a new
+ * file into place (a new inode, whose number may be one an older version
+ * had, but then with a later ctime); its mtime is the caller's and tells
+ * nothing. */
+struct raw_crash_version {
+	uint64_t inode;
+	uint64_t ctime_ns; /* never 0 for a file that is there */
+};
+
+/* The raw crash behind a slot link; false if it has none (not ready yet,
+ * or an orphan link). */
+static bool raw_crash_version(const char *path,
+			      struct raw_crash_version *version)
 {
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	uint64_t version = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
-			   (uint64_t)st.st_mtim.tv_nsec;
-	return version ? version : 1;
+		return false;
+	version->inode = (uint64_t)st.st_ino;
+	version->ctime_ns = (uint64_t)st.st_ctim.tv_sec * 1000000000u +
+			    (uint64_t)st.st_ctim.tv_nsec;
+	if (version->ctime_ns == 0)
+		version->ctime_ns = 1;
+	return true;
 }
 
 /* The token: the raw crash's version and where the slot link is, below
  * <root>/<day>/<date branch> ("10/52_10", "12/30/webhead01_0"). */
 static int hand_out(struct queue_pass *pass, const char *crash_id,
-		    uint64_t version, const char *slot_link)
+		    const struct raw_crash_version *version,
+		    const char *slot_link)
 {
 	struct crash_queue_entry entry = {
-		.token = { .issuer = &pass->fs->base, .value = { version } },
+		.token = { .issuer = &pass->fs->base,
+			   .value = { version->inode, version->ctime_ns } },
 	};
 	if (crash_call_interrupted(pass->call))
 		return crash_error_set(&pass->call->error, -EINTR,
@@ -278,8 +295,10 @@ static int visit_link(struct queue_pass *pass, const char *slot_link,
 	if (fs_path_format(pass->call, json, sizeof json, "%s/%s%s",
 			   slot_link, name, fs->naming.json_suffix) < 0)
 		return -ENAMETOOLONG;
-	uint64_t version = raw_crash_version(json);
-	return version ? hand_out(pass, name, version, slot_link) : 0;
+	struct raw_crash_version version;
+	if (!raw_crash_version(json, &version))
+		return 0;
+	return hand_out(pass, name, &version, slot_link);
 }
 
 /* Legacy rule (§7.4): hand out a crash whose raw crash file is there; a
@@ -294,10 +313,9 @@ static int visit_legacy_link(struct queue_pass *pass, const char *slot_link,
 	if (fs_path_format(pass->call, json, sizeof json, "%s/%s%s",
 			   slot_link, name, fs->naming.json_suffix) < 0)
 		return -ENAMETOOLONG;
-	uint64_t version = crash_id_is_valid(name) ? raw_crash_version(json)
-						   : 0;
-	if (version)
-		return hand_out(pass, name, version, slot_link);
+	struct raw_crash_version version;
+	if (crash_id_is_valid(name) && raw_crash_version(json, &version))
+		return hand_out(pass, name, &version, slot_link);
 	crash_log(CRASH_LOG_INFO,
 		  "new crashes: dropping queue link %s: no raw crash behind it",
 		  slot_link);
@@ -551,9 +569,10 @@ int fs_ack_crash(struct crash_store *store, struct crash_call *call,
 				       entry->crash_id);
 	/* Saved again since the pass yielded it: that version is new and
 	 * stays queued. */
-	uint64_t version = raw_crash_version(json);
-	if (version && entry->token.value[0] &&
-	    version != entry->token.value[0])
+	struct raw_crash_version version;
+	if (raw_crash_version(json, &version) && entry->token.value[1] &&
+	    (version.inode != entry->token.value[0] ||
+	     version.ctime_ns != entry->token.value[1]))
 		return 0;
 	if (lstat(back_link, &st) == 0 && S_ISLNK(st.st_mode) &&
 	    unlink(back_link) < 0 && errno != ENOENT)

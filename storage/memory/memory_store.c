@@ -2,6 +2,7 @@
  * memory_store.c - crashes in linked lists (see memory_store.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,14 +163,29 @@ static struct memory_crash *find_crash(struct memory_store *self,
 	return NULL;
 }
 
+/* A part as this store keeps it: the main dump has one spelling, NULL,
+ * whether a caller names it NULL, "" or Socorro's dump_field (the store's
+ * naming is Socorro's), so that list_parts reports it as crash_store.h
+ * asks and a save under either name replaces the same part. */
+static struct crash_part normal_part(const struct crash_part *part)
+{
+	struct crash_part normal = *part;
+	if (part->type != CRASH_PART_DUMP || !part->dump_name ||
+	    !part->dump_name[0] ||
+	    strcmp(part->dump_name, CRASH_MAIN_DUMP_NAME) == 0)
+		normal.dump_name = NULL;
+	return normal;
+}
+
 static struct memory_part **find_part(struct memory_crash *crash,
 				      const struct crash_part *part)
 {
+	struct crash_part wanted = normal_part(part);
 	struct memory_part **link = &crash->parts;
 	for (; *link; link = &(*link)->next) {
 		struct crash_part stored = { .type = (*link)->type,
 					     .dump_name = (*link)->dump_name };
-		if (crash_part_equal(&stored, part))
+		if (crash_part_equal(&stored, &wanted))
 			return link;
 	}
 	return link;
@@ -219,9 +235,10 @@ static int put_bytes(struct memory_store *self, const char *crash_id,
 			free(bytes);
 			return -ENOMEM;
 		}
-		(*link)->type = part->type;
-		(*link)->dump_name = part->dump_name ? strdup(part->dump_name)
-						     : NULL;
+		struct crash_part normal = normal_part(part);
+		(*link)->type = normal.type;
+		(*link)->dump_name = normal.dump_name ? strdup(normal.dump_name)
+						      : NULL;
 	}
 	self->bytes -= (*link)->size;
 	free((*link)->bytes);
@@ -489,6 +506,21 @@ static int bytes_fd(const char *bytes, size_t size)
 	return fd;
 }
 
+/* The bytes in a new read-only descriptor, as open_part promises: a memfd
+ * written, then opened again read-only through /proc. */
+static int read_only_fd(const char *bytes, size_t size)
+{
+	char path[64];
+	int fd = bytes_fd(bytes, size);
+	if (fd < 0)
+		return fd;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int read_only = open(path, O_RDONLY | O_CLOEXEC);
+	int error = errno;
+	close(fd);
+	return read_only < 0 ? -error : read_only;
+}
+
 static int memory_open_part(struct crash_store *store, struct crash_call *call,
 			    const char *crash_id,
 			    const struct crash_part *part,
@@ -501,10 +533,12 @@ static int memory_open_part(struct crash_store *store, struct crash_call *call,
 	struct memory_part *found = lookup(self, crash_id, part);
 	if (!found)
 		return leave(self, not_here(call, crash_id));
-	int fd = bytes_fd(found->bytes, found->size);
+	int fd = read_only_fd(found->bytes, found->size);
 	if (fd < 0)
 		return leave(self, crash_error_set(&call->error, fd,
-						   "memfd failed"));
+						   "a descriptor for the part "
+						   "of %s: %s",
+						   crash_id, strerror(-fd)));
 	fill_stat(found, stat);
 	*fd_out = fd;
 	return leave(self, 0);
@@ -663,14 +697,20 @@ static int memory_ack_crash(struct crash_store *store, struct crash_call *call,
 	int result = enter(self, call, STORE_OP_ACK_CRASH);
 	if (result < 0)
 		return result;
+	/* Another store's entry, even of a crash queued here: not ours to
+	 * take (struct crash_queue_token). */
+	if (entry->token.issuer != store)
+		return leave(self, crash_error_set(&call->error, -ENOENT,
+						   "crash %s: not an entry of "
+						   "this store's queue",
+						   entry->crash_id));
 	for (struct queued **link = &self->queue; *link;
 	     link = &(*link)->next) {
 		struct queued *queued = *link;
 		if (strcmp(queued->crash_id, entry->crash_id) != 0)
 			continue;
 		/* Saved again since the pass: that version stays queued. */
-		if (entry->token.issuer == store &&
-		    entry->token.value[0] != queued->version)
+		if (entry->token.value[0] != queued->version)
 			return leave(self, 0);
 		*link = queued->next;
 		free(queued);

@@ -6,8 +6,10 @@
  * operation but remove_radix_dir (it keeps no directories), lists through
  * list_crashes alone (so the core's derived radix directories are
  * exercised), keeps a queue of new crashes (every saved raw crash, in save
- * order, until acknowledged) and a version per part.  Everything is lost
- * when the daemon stops.
+ * order, until acknowledged with an entry it issued) and a version per
+ * part.  Its naming is Socorro's: a dump saved as "upload_file_minidump"
+ * (or "") is the main dump, reported as NULL.  Everything is lost when the
+ * daemon stops.
  *
  * For tests it also counts calls and reconnects per operation and can be
  * told to fail: the next N calls of an operation fail with a chosen errno,

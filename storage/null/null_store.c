@@ -36,17 +36,31 @@ static int null_save_processed(struct crash_store *store,
 	return 0;
 }
 
-/* Socorro's null remove is a silent no-op. */
-static int null_remove(struct crash_store *store, struct crash_call *call,
-		       const char *crash_id)
-{
-	return 0;
-}
-
 static int null_not_found(struct crash_call *call, const char *crash_id)
 {
 	return crash_error_set(&call->error, -ENOENT,
 			       "crash %s is not here (null store)", crash_id);
+}
+
+/* Socorro's null remove was a silent no-op; nothing is here to remove. */
+static int null_remove(struct crash_store *store, struct crash_call *call,
+		       const char *crash_id)
+{
+	return null_not_found(call, crash_id);
+}
+
+static int null_remove_part(struct crash_store *store, struct crash_call *call,
+			    const char *crash_id, const struct crash_part *part)
+{
+	return null_not_found(call, crash_id);
+}
+
+static int null_set_part_mtime(struct crash_store *store,
+			       struct crash_call *call, const char *crash_id,
+			       const struct crash_part *part,
+			       const struct timespec *mtime)
+{
+	return null_not_found(call, crash_id);
 }
 
 static int null_stat_crash(struct crash_store *store, struct crash_call *call,
@@ -99,6 +113,14 @@ static int null_new_crashes(struct crash_store *store, struct crash_call *call,
 	return 0;
 }
 
+static int null_ack_crash(struct crash_store *store, struct crash_call *call,
+			  const struct crash_queue_entry *entry)
+{
+	return crash_error_set(&call->error, -ENOENT,
+			       "crash %s is not queued (null store)",
+			       entry->crash_id);
+}
+
 const struct crash_store_ops null_store_ops = {
 	.type_name = "null",
 	.thread_model = CRASH_STORE_PARALLEL,
@@ -107,6 +129,8 @@ const struct crash_store_ops null_store_ops = {
 	.save_dump = null_save_dump,
 	.save_processed = null_save_processed,
 	.remove = null_remove,
+	.remove_part = null_remove_part,
+	.set_part_mtime = null_set_part_mtime,
 	.stat_crash = null_stat_crash,
 	.stat_part = null_stat_part,
 	.open_part = null_open_part,
@@ -114,6 +138,7 @@ const struct crash_store_ops null_store_ops = {
 	.open_days = null_open_days,
 	.list_crashes = null_list_crashes,
 	.new_crashes = null_new_crashes,
+	.ack_crash = null_ack_crash,
 };
 
 int null_store_open_json(const json_t *node, const char *node_path,

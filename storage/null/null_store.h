@@ -1,9 +1,12 @@
 /*
  * null_store.h - the store that keeps nothing (Socorro's NullCrashStorage).
  *
- * Saves succeed and are dropped; removing succeeds; every crash is absent
- * (-ENOENT) and every listing is empty.  Useful as a member of a container
- * (a poly that also feeds a queue) and in tests.
+ * Saves succeed and are dropped; every crash is absent and every listing
+ * empty: lookups, removals (remove, remove_part, set_part_mtime) and acks
+ * answer -ENOENT, "not here", as crash_store.h asks.  (Socorro's remove
+ * was a silent no-op; here that would make a poly with a null member
+ * report the remove of an absent crash as done.)  Useful as a member of a
+ * container (a poly that also feeds a queue) and in tests.
  *
  * Threads: CRASH_STORE_PARALLEL, no state.
  */

@@ -571,6 +571,33 @@ static void test_outage_saves_go_to_the_secondary(void)
 	crash_store_close(f.fallback);
 }
 
+/* With the breaker open, the error standing for the skipped primary is
+ * marked as the failure that opened it was: a save failing in both
+ * members is operational exactly when both failures were. */
+static void test_skipped_primary_keeps_operational(void)
+{
+	for (int opened_operational = 0; opened_operational < 2;
+	     opened_operational++) {
+		struct fixture f;
+		REQUIRE(setup(&f));
+		memory_store_fail_all(f.primary, -1, -EIO, opened_operational);
+		CHECK_INT(test_save_raw(f.fallback, &f.call, ID_A, "{}", false),
+			  0);
+		memory_store_fail_all(f.secondary, -1, -ECONNRESET, true);
+		crash_call_init(&f.call);
+		CHECK_INT(test_save_raw(f.fallback, &f.call, ID_B, "{}", false),
+			  -EIO);
+		CHECK(test_contains(f.call.error.message, "not asked"));
+		CHECK_INT(f.call.error.operational, opened_operational);
+		crash_call_init(&f.call);
+		CHECK_INT(crash_store_stat_crash(f.fallback, &f.call, ID_A,
+						 NULL),
+			  -ECONNRESET);
+		CHECK_INT(f.call.error.operational, 1);
+		crash_store_close(f.fallback);
+	}
+}
+
 struct listing_job {
 	struct fixture *fixture;
 	int results[6];
@@ -977,6 +1004,7 @@ int main(int argc, char **argv)
 	test_circuit_breaker();
 	test_outage_lookups_answer_from_the_secondary();
 	test_outage_saves_go_to_the_secondary();
+	test_skipped_primary_keeps_operational();
 	test_outage_listings_are_partial();
 	test_listing_finding_the_primary_down();
 	test_breaker_skips_a_retrying_primary();

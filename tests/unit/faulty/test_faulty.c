@@ -188,7 +188,7 @@ static void test_mirrors_what_the_child_can(void)
 	struct crash_store *store = open_faulty(null, "[]");
 	REQUIRE(store != NULL);
 	CHECK(crash_store_can(store, save_raw_crash));
-	CHECK(!crash_store_can(store, remove_part));
+	CHECK(!crash_store_can(store, remove_radix_dir));
 	CHECK_INT(faulty_store_injected(null), 0);
 	crash_store_close(store);
 }
