@@ -408,6 +408,12 @@ static int ack_held(struct rabbitmq_store *self, struct crash_call *call,
 		    const struct crash_queue_entry *entry)
 {
 	struct rabbitmq_consumer *consumer = &self->consumer;
+	if (consumer->connection &&
+	    rabbitmq_connection_has_input(consumer->connection)) {
+		/* Closed by the broker: its deliveries are queued again. */
+		consumer->connection->broken = true;
+		drop_connection(self);
+	}
 	if (!consumer->connection ||
 	    entry->token.value[0] != consumer->generation)
 		return crash_error_set(&call->error, -ENOENT,

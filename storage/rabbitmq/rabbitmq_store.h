@@ -43,9 +43,13 @@
  * comparison: the integer 0, the real 0.0, false; a missing key or the
  * string "0" is not queued).  Dumps are ignored, as Socorro's
  * save_raw_crash ignored them.  It keeps no crash data: save_dump,
- * save_processed, every read and every listing are NULL slots, so in a
- * container the other stores keep and serve those parts, and alone the
- * store refuses them with the interface's errors.
+ * save_processed, open_part, list_parts and every listing are NULL
+ * slots, so in a container the other stores keep and serve those parts,
+ * and alone the store refuses them with the interface's errors (EROFS
+ * for a save, ENOTSUP for a read).  Its lookups (stat_crash, stat_part)
+ * answer -ENOENT, "not here", which is true of every crash: a mount of
+ * this store alone can then create a raw crash (the kernel looks a name
+ * up before it creates it), and queue it.
  *
  * Publisher confirms, and what a returned 0 means.  save_raw_crash
  * returns 0 only when the broker confirmed the message (basic.ack on its
