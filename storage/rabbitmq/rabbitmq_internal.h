@@ -133,14 +133,28 @@ void rabbitmq_connection_answer_close(struct rabbitmq_connection *connection,
 
 /* -- the store ------------------------------------------------------------- */
 
+/* One message held: its delivery tag on the consumer channel, and the
+ * order in which the store took it. */
+struct rabbitmq_delivery {
+	uint64_t tag;
+	uint64_t serial;
+};
+
 /* A crash id held from the queues, and the deliveries that carry it. */
 struct rabbitmq_held {
 	char crash_id[CRASH_ID_LENGTH + 1];
-	uint64_t serial;
+	uint64_t serial;         /* the entry's, in the order created */
 	enum rabbitmq_role role; /* of its first delivery */
-	uint64_t *delivery_tags;
+	struct rabbitmq_delivery *deliveries;
 	size_t delivery_count;
 };
+
+/* A token (struct crash_queue_token) of this store: value[0] the
+ * generation of the consumer connection in its high 32 bits and the
+ * entry's serial in its low ones, value[1] the serial of the entry's
+ * newest delivery when the pass yielded it. */
+#define RABBITMQ_TOKEN(generation, entry_serial) \
+	(((uint64_t)(generation) << 32) | ((entry_serial) & 0xffffffffu))
 
 struct rabbitmq_consumer {
 	pthread_mutex_t lock; /* guards everything below */
@@ -149,7 +163,8 @@ struct rabbitmq_consumer {
 	struct rabbitmq_held *held;
 	size_t held_count, held_capacity;
 	size_t messages_held; /* at most options.queue_window */
-	uint64_t next_serial;
+	uint64_t next_serial;          /* of entries */
+	uint64_t next_delivery_serial; /* of deliveries */
 	/* Socorro's polling list, reversed after each message taken. */
 	enum rabbitmq_role poll_order[4];
 };

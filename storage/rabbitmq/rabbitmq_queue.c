@@ -19,6 +19,7 @@ void rabbitmq_consumer_init(struct rabbitmq_consumer *consumer)
 	memset(consumer, 0, sizeof *consumer);
 	pthread_mutex_init(&consumer->lock, NULL);
 	consumer->next_serial = 1;
+	consumer->next_delivery_serial = 1;
 	/* Socorro's list: priority, standard, reprocessing, priority. */
 	consumer->poll_order[0] = RABBITMQ_PRIORITY;
 	consumer->poll_order[1] = RABBITMQ_NORMAL;
@@ -29,7 +30,7 @@ void rabbitmq_consumer_init(struct rabbitmq_consumer *consumer)
 void rabbitmq_consumer_destroy(struct rabbitmq_consumer *consumer)
 {
 	for (size_t i = 0; i < consumer->held_count; i++)
-		free(consumer->held[i].delivery_tags);
+		free(consumer->held[i].deliveries);
 	free(consumer->held);
 	consumer->held = NULL;
 	consumer->held_count = consumer->held_capacity = 0;
@@ -48,7 +49,7 @@ static void forget_held(struct rabbitmq_store *self)
 {
 	struct rabbitmq_consumer *consumer = &self->consumer;
 	for (size_t i = 0; i < consumer->held_count; i++)
-		free(consumer->held[i].delivery_tags);
+		free(consumer->held[i].deliveries);
 	consumer->held_count = 0;
 	consumer->messages_held = 0;
 	publish_counts(self);
@@ -128,14 +129,19 @@ static struct rabbitmq_held *find_held(struct rabbitmq_consumer *consumer,
 	return NULL;
 }
 
-static int add_delivery(struct rabbitmq_held *held, uint64_t tag)
+static int add_delivery(struct rabbitmq_consumer *consumer,
+			struct rabbitmq_held *held, uint64_t tag)
 {
-	uint64_t *tags = realloc(held->delivery_tags,
-				 (held->delivery_count + 1) * sizeof *tags);
-	if (!tags)
+	struct rabbitmq_delivery *deliveries = realloc(
+		held->deliveries,
+		(held->delivery_count + 1) * sizeof *deliveries);
+	if (!deliveries)
 		return -ENOMEM;
-	tags[held->delivery_count++] = tag;
-	held->delivery_tags = tags;
+	deliveries[held->delivery_count++] = (struct rabbitmq_delivery){
+		.tag = tag,
+		.serial = consumer->next_delivery_serial++,
+	};
+	held->deliveries = deliveries;
 	return 0;
 }
 
@@ -164,11 +170,11 @@ static int hold(struct rabbitmq_store *self, struct crash_call *call,
 		memcpy(held->crash_id, crash_id, CRASH_ID_LENGTH + 1);
 		held->serial = consumer->next_serial++;
 		held->role = role;
-		if (add_delivery(held, tag) < 0)
+		if (add_delivery(consumer, held, tag) < 0)
 			return crash_error_set(&call->error, -ENOMEM,
 					       "out of memory");
 		consumer->held_count++;
-	} else if (add_delivery(held, tag) < 0) {
+	} else if (add_delivery(consumer, held, tag) < 0) {
 		return crash_error_set(&call->error, -ENOMEM,
 				       "out of memory");
 	}
@@ -317,8 +323,12 @@ static struct crash_queue_entry *snapshot(struct rabbitmq_store *self,
 			memcpy(entry->crash_id, held->crash_id,
 			       CRASH_ID_LENGTH + 1);
 			entry->token.issuer = &self->base;
-			entry->token.value[0] = consumer->generation;
-			entry->token.value[1] = held->serial;
+			entry->token.value[0] =
+				RABBITMQ_TOKEN(consumer->generation,
+					       held->serial);
+			entry->token.value[1] =
+				held->deliveries[held->delivery_count - 1]
+					.serial;
 			snprintf(entry->token.where, sizeof entry->token.where,
 				 "%s", rabbitmq_role_name(held->role));
 		}
@@ -355,31 +365,46 @@ int rabbitmq_new_crashes(struct crash_store *store, struct crash_call *call,
 
 /* -- acknowledging ----------------------------------------------------------- */
 
+/* The held entry a token names, or held_count. */
 static size_t held_index(struct rabbitmq_consumer *consumer,
 			 const struct crash_queue_entry *entry)
 {
-	for (size_t i = 0; i < consumer->held_count; i++)
-		if (consumer->held[i].serial == entry->token.value[1] &&
-		    strcmp(consumer->held[i].crash_id, entry->crash_id) == 0)
+	for (size_t i = 0; i < consumer->held_count; i++) {
+		const struct rabbitmq_held *held = &consumer->held[i];
+		if (RABBITMQ_TOKEN(consumer->generation, held->serial) ==
+			    entry->token.value[0] &&
+		    strcmp(held->crash_id, entry->crash_id) == 0)
 			return i;
+	}
 	return consumer->held_count;
 }
 
-/* Acks every message of the entry, then waits for basic.qos-ok: the
- * broker handles a channel's methods in order, so its answer means the
- * acks were processed. */
+/* How many of the entry's deliveries the token covers: the first ones,
+ * taken before the pass that gave it. */
+static size_t covered(const struct rabbitmq_held *held, uint64_t newest)
+{
+	size_t count = 0;
+	while (count < held->delivery_count &&
+	       held->deliveries[count].serial <= newest)
+		count++;
+	return count;
+}
+
+/* Acks the first count messages of the entry, then waits for
+ * basic.qos-ok: the broker handles a channel's methods in order, so its
+ * answer means the acks were processed. */
 static int send_acks(struct rabbitmq_store *self, struct crash_call *call,
-		     const struct rabbitmq_held *held)
+		     const struct rabbitmq_held *held, size_t count)
 {
 	struct rabbitmq_connection *connection = self->consumer.connection;
 	char what[CRASH_ID_LENGTH + 40];
 	snprintf(what, sizeof what, "acknowledging crash %s", held->crash_id);
 	int result = rabbitmq_connection_limit(connection, call);
-	for (size_t i = 0; result == 0 && i < held->delivery_count; i++)
+	for (size_t i = 0; result == 0 && i < count; i++)
 		result = rabbitmq_connection_status(
 			connection,
 			amqp_basic_ack(connection->state, RABBITMQ_CHANNEL,
-				       held->delivery_tags[i], 0),
+				       held->deliveries[i].tag, 0),
 			what, &call->error);
 	if (result == 0) {
 		amqp_basic_qos(connection->state, RABBITMQ_CHANNEL, 0, 0, 0);
@@ -391,16 +416,24 @@ static int send_acks(struct rabbitmq_store *self, struct crash_call *call,
 	return result;
 }
 
-static void forget_entry(struct rabbitmq_store *self, size_t index)
+/* Forgets the first count deliveries of an entry, and the entry when
+ * none is left. */
+static void forget_deliveries(struct rabbitmq_store *self, size_t index,
+			      size_t count)
 {
 	struct rabbitmq_consumer *consumer = &self->consumer;
 	struct rabbitmq_held *held = &consumer->held[index];
-	consumer->messages_held -= held->delivery_count;
-	atomic_fetch_add(&self->counters.acknowledged, held->delivery_count);
-	free(held->delivery_tags);
-	memmove(held, held + 1,
-		(consumer->held_count - index - 1) * sizeof *held);
-	consumer->held_count--;
+	consumer->messages_held -= count;
+	atomic_fetch_add(&self->counters.acknowledged, count);
+	held->delivery_count -= count;
+	memmove(held->deliveries, held->deliveries + count,
+		held->delivery_count * sizeof held->deliveries[0]);
+	if (held->delivery_count == 0) {
+		free(held->deliveries);
+		memmove(held, held + 1,
+			(consumer->held_count - index - 1) * sizeof *held);
+		consumer->held_count--;
+	}
 	publish_counts(self);
 }
 
@@ -415,7 +448,7 @@ static int ack_held(struct rabbitmq_store *self, struct crash_call *call,
 		drop_connection(self);
 	}
 	if (!consumer->connection ||
-	    entry->token.value[0] != consumer->generation)
+	    entry->token.value[0] >> 32 != consumer->generation)
 		return crash_error_set(&call->error, -ENOENT,
 				       "crash %s is not held any more: its "
 				       "delivery was on a connection closed "
@@ -423,12 +456,16 @@ static int ack_held(struct rabbitmq_store *self, struct crash_call *call,
 				       "again",
 				       entry->crash_id);
 	size_t index = held_index(consumer, entry);
-	if (index == consumer->held_count)
+	size_t count = index < consumer->held_count
+			       ? covered(&consumer->held[index],
+					 entry->token.value[1])
+			       : 0;
+	if (count == 0)
 		return crash_error_set(&call->error, -ENOENT,
 				       "crash %s is not held (acknowledged "
 				       "already?)",
 				       entry->crash_id);
-	int result = send_acks(self, call, &consumer->held[index]);
+	int result = send_acks(self, call, &consumer->held[index], count);
 	if (result < 0) {
 		/* The delivery is gone with its connection: a retry cannot
 		 * acknowledge it, the broker delivers it again. */
@@ -440,7 +477,7 @@ static int ack_held(struct rabbitmq_store *self, struct crash_call *call,
 				       "again",
 				       why);
 	}
-	forget_entry(self, index);
+	forget_deliveries(self, index, count);
 	return 0;
 }
 

@@ -122,29 +122,6 @@ static int rabbitmq_save_raw_crash(struct crash_store *store,
 	return rabbitmq_publish(self, call, crash_id);
 }
 
-/* -- lookups: no crash is here ----------------------------------------------- */
-
-/* The store keeps no crash, so every lookup is "not here": in a
- * container the members that keep crashes answer, and alone the mount
- * may create a raw crash (its name is looked up first).  Reading a part
- * is not supported at all (no open_part). */
-static int rabbitmq_stat_crash(struct crash_store *store,
-			       struct crash_call *call, const char *crash_id,
-			       struct crash_dir_stat *stat)
-{
-	return crash_error_set(&call->error, -ENOENT,
-			       "crash %s: a queue keeps no crashes",
-			       crash_id);
-}
-
-static int rabbitmq_stat_part(struct crash_store *store,
-			      struct crash_call *call, const char *crash_id,
-			      const struct crash_part *part,
-			      struct crash_part_stat *stat)
-{
-	return rabbitmq_stat_crash(store, call, crash_id, NULL);
-}
-
 /* -- connections, stats ------------------------------------------------------ */
 
 static void rabbitmq_reconnect(struct crash_store *store)
@@ -314,10 +291,8 @@ const struct crash_store_ops rabbitmq_store_ops = {
 	.thread_model = CRASH_STORE_PARALLEL,
 	.close = rabbitmq_close,
 	.save_raw_crash = rabbitmq_save_raw_crash,
-	/* No save_dump, save_processed, open_part, list_parts or listings:
-	 * the store keeps no crash data (rabbitmq_store.h). */
-	.stat_crash = rabbitmq_stat_crash,
-	.stat_part = rabbitmq_stat_part,
+	/* No save_dump, save_processed, reads or listings: the store keeps
+	 * no crash data (rabbitmq_store.h). */
 	.new_crashes = rabbitmq_new_crashes,
 	.ack_crash = rabbitmq_ack_crash,
 	.reconnect = rabbitmq_reconnect,

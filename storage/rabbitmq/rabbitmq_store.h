@@ -43,13 +43,12 @@
  * comparison: the integer 0, the real 0.0, false; a missing key or the
  * string "0" is not queued).  Dumps are ignored, as Socorro's
  * save_raw_crash ignored them.  It keeps no crash data: save_dump,
- * save_processed, open_part, list_parts and every listing are NULL
- * slots, so in a container the other stores keep and serve those parts,
- * and alone the store refuses them with the interface's errors (EROFS
- * for a save, ENOTSUP for a read).  Its lookups (stat_crash, stat_part)
- * answer -ENOENT, "not here", which is true of every crash: a mount of
- * this store alone can then create a raw crash (the kernel looks a name
- * up before it creates it), and queue it.
+ * save_processed, every read (the lookups stat_crash and stat_part
+ * included) and every listing are NULL slots, so in a container the
+ * other stores keep and serve those parts, and alone the store refuses
+ * them with the interface's errors: ENOTSUP for a read, EROFS for a
+ * save.  (A mount of this store alone therefore refuses every file with
+ * ENOTSUP: the kernel looks a name up before it creates it.)
  *
  * Publisher confirms, and what a returned 0 means.  save_raw_crash
  * returns 0 only when the broker confirmed the message (basic.ack on its
@@ -83,15 +82,20 @@
  * taken.  A second pass yields the same entries again (and any taken to
  * refill the window), so a listing made of passes consumes nothing and is
  * stable.  Two messages with the same body are one entry (one crash id),
- * acknowledged together; the window counts messages.  A message whose
+ * acknowledged together; the window counts messages.  An entry's token
+ * covers the messages held when the pass yielded it: a message of the
+ * same crash taken later (the crash was queued again since) is not
+ * acknowledged with it, and keeps the entry in the queue under a new
+ * token, as the fs store's queue keeps a crash saved again.  A message whose
  * body is not a crash id is rejected without requeue (the broker drops
  * it, or dead-letters it if the queue has a dead-letter exchange), logged
  * and counted in "malformed_messages".
  *
- * An entry's token is its delivery: value[0] the generation of the
- * consumer connection that received it (a counter of the connections
- * this store opened), value[1] the entry's serial number, where the role
- * of its queue.  Deliveries belong to their channel, so an ack is sent
+ * An entry's token is its deliveries: value[0] the generation of the
+ * consumer connection that received them (a counter of the connections
+ * this store opened) and the entry's serial number, value[1] the serial
+ * of its newest delivery, where the role of its queue.  Deliveries
+ * belong to their channel, so an ack is sent
  * on the connection that received the message, and the token of a
  * connection that is gone is -ENOENT ("not queued here any more": the
  * broker delivers the message again, under a new token).  ack_crash

@@ -108,36 +108,30 @@ def test_routing_key_and_socorro_filter(rabbitmq_server, rabbitmq_queues,
     assert {p: files.get(p) for p in expected} == expected
 
 
-def test_a_queue_alone_takes_raw_crashes_and_nothing_else(
-        rabbitmq_server, rabbitmq_queues, mount, workdir):
+def test_a_queue_alone_serves_no_file(rabbitmq_server, rabbitmq_queues,
+                                      mount, workdir):
+    """The store keeps no crash data and answers no lookup (ENOTSUP):
+    alone in a mount, every part is refused, a raw crash too (the kernel
+    looks a name up before it creates it), and nothing is queued."""
     q = rabbitmq_queues
     node = rmq.rabbitmq_node(rabbitmq_server, q)
     m = mount(rmq.write_config(workdir / "stores.json", node))
     crash = rmq.make_crash(7)
     directory = m.path / ".crashfs" / "by-id" / crash.crash_id
-    os.mkdir(directory)
-    helpers.write_file(directory / (crash.crash_id + ".json"), crash.raw)
-    assert rmq.bodies(rabbitmq_server.get_all(q.normal)) == \
-        [crash.crash_id]
-
-    # It keeps no crash data: dumps and processed crashes are refused
-    # when created (the daemon's answer for a part the store does not
-    # take), and what was written cannot be read back.
-    dump = directory / (crash.crash_id + ".dump")
-    assert helpers.errno_of(helpers.write_file, dump, b"MDMP") == \
-        errno.EROFS
-    jsonz = directory / (crash.crash_id + ".jsonz")
-    assert helpers.errno_of(helpers.write_file, jsonz,
-                            helpers.make_jsonz({})) == errno.EROFS
-    assert helpers.errno_of(helpers.read_file,
-                            directory / (crash.crash_id + ".json")) == \
-        errno.ENOTSUP
-    other = rmq.make_crash(8).crash_id
+    # (A store that answers no lookup has every crash directory, as far
+    # as the daemon can tell.)
+    os.makedirs(directory, exist_ok=True)
+    for name, data in crash.files().items():
+        assert helpers.errno_of(helpers.write_file, directory / name,
+                                data) == errno.ENOTSUP, name
     assert helpers.errno_of(
-        helpers.read_file,
-        m.path / ".crashfs" / "by-id" / other / (other + ".json")) == \
-        errno.ENOENT
-    assert rabbitmq_server.get_all(q.normal) == []
+        helpers.write_file, directory / (crash.crash_id + ".jsonz"),
+        helpers.make_jsonz({})) == errno.ENOTSUP
+    assert helpers.errno_of(
+        helpers.read_file, directory / (crash.crash_id + ".json")) == \
+        errno.ENOTSUP
+    q.declare()
+    assert rabbitmq_server.message_count(q.normal) == 0
 
 
 # -- the password ---------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_ack_takes_the_message_and_nothing_else(driver, rabbitmq_server,
     result, message = d.ack(b)
     assert result == -errno.ENOENT
     assert "not held" in message
-    unknown = rmq.Entry(ID_A, a.token[0], 999999, "normal")
+    unknown = rmq.Entry(ID_A, a.token[0] + 1000, a.token[1], "normal")
     assert d.ack(unknown)[0] == -errno.ENOENT
     wrong_id = rmq.Entry(ID_C, *a.token, "normal")
     assert d.ack(wrong_id)[0] == -errno.ENOENT
@@ -168,6 +168,28 @@ def test_one_entry_per_crash_id_acknowledged_together(
     for queue in (q.priority, q.reprocessing):
         assert rabbitmq_server.get_all(queue) == []
     assert rmq.bodies(rabbitmq_server.get_all(q.normal)) == [ID_B]
+
+
+def test_a_token_covers_what_its_pass_saw(driver, rabbitmq_server,
+                                          rabbitmq_queues):
+    """The crash is queued again after a pass yielded it: the ack of that
+    pass's entry leaves the new message held, under a new token."""
+    q = rabbitmq_queues
+    rabbitmq_server.publish(q.normal, ID_A)
+    d = driver()
+    (old,) = d.entries()
+    rabbitmq_server.publish(q.normal, ID_A)
+    (new,) = d.entries()
+    assert new.crash_id == ID_A and new.token != old.token
+    assert d.stats()["held_messages"] == 2
+    assert d.ack(old) == (0, "")
+    assert [e.token for e in d.entries()] == [new.token]
+    assert d.stats()["held_messages"] == 1
+    assert d.ack(old)[0] == -errno.ENOENT
+    assert d.ack(new) == (0, "")
+    assert d.entries() == []
+    d.close_store()
+    assert rabbitmq_server.get_all(q.normal) == []
 
 
 def test_a_body_that_is_no_crash_id_is_rejected(driver, rabbitmq_server,

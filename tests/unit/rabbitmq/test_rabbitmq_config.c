@@ -247,6 +247,8 @@ static void test_keeps_no_crash_data(void)
 	CHECK(!crash_store_can(store, save_processed));
 	CHECK(!crash_store_can(store, open_part));
 	CHECK(!crash_store_can(store, stat_crash));
+	CHECK(!crash_store_can(store, stat_part));
+	CHECK(!crash_store_can(store, list_parts));
 	CHECK(!crash_store_can(store, list_crashes));
 	CHECK(!crash_store_can(store, remove));
 	CHECK(crash_store_can(store, new_crashes));
@@ -260,6 +262,8 @@ static void test_keeps_no_crash_data(void)
 		  -ENOTSUP);
 	crash_call_init(&call);
 	CHECK_INT(crash_store_stat_crash(store, &call, ID_A, NULL), -ENOTSUP);
+	crash_call_init(&call);
+	CHECK_INT(test_save_dump(store, &call, ID_A, NULL, "MDMP"), -EROFS);
 	crash_call_init(&call);
 	CHECK_INT(test_save_processed(store, &call, ID_A, "{}", false),
 		  -EROFS);
