@@ -306,7 +306,9 @@ void rabbitmq_connection_close(struct rabbitmq_connection *connection)
 {
 	if (!connection)
 		return;
-	if (!connection->broken) {
+	/* A connection the broker closed (or a dead socket) gets no close
+	 * handshake: it would only wait out the timeout. */
+	if (!connection->broken && !rabbitmq_connection_has_input(connection)) {
 		double seconds = connection->options->timeout;
 		if (seconds > CLOSE_TIMEOUT_SECONDS)
 			seconds = CLOSE_TIMEOUT_SECONDS;
