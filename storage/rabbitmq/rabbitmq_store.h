@@ -86,25 +86,32 @@
  * covers the messages held when the pass yielded it: a message of the
  * same crash taken later (the crash was queued again since) is not
  * acknowledged with it, and keeps the entry in the queue under a new
- * token, as the fs store's queue keeps a crash saved again.  A message whose
- * body is not a crash id is rejected without requeue (the broker drops
- * it, or dead-letters it if the queue has a dead-letter exchange), logged
- * and counted in "malformed_messages".
+ * token, as the fs store's queue keeps a crash saved again.  A message
+ * whose body is not a crash id is rejected without requeue (the broker
+ * drops it, or dead-letters it if the queue has a dead-letter exchange),
+ * logged and counted in "malformed_messages".
  *
- * An entry's token is its deliveries: value[0] the generation of the
- * consumer connection that received them (a counter of the connections
- * this store opened) and the entry's serial number, value[1] the serial
- * of its newest delivery, where the role of its queue.  Deliveries
- * belong to their channel, so an ack is sent
- * on the connection that received the message, and the token of a
- * connection that is gone is -ENOENT ("not queued here any more": the
- * broker delivers the message again, under a new token).  ack_crash
- * acknowledges every message of the entry and then waits for the answer
- * of a synchronous request on the same channel (basic.qos), so a
- * returned 0 means the broker processed the acks.  An entry acknowledged
- * already, an unknown token and another store's token are -ENOENT.  If
- * the connection fails during an ack, every held message goes back to the
- * broker and the ack fails with -EIO (not retried: the delivery is gone).
+ * Why one consumer connection, not the pool's: a delivery belongs to the
+ * channel that received it (an ack sent on another channel is lost, or
+ * closes that channel), and held deliveries must outlive the call that
+ * took them, while the pool hands a connection to whichever thread asks
+ * and closes it on reconnect.  So the consumer connection is the store's
+ * own, used under a mutex by new_crashes and ack_crash, from any thread.
+ *
+ * An entry's token: value[0] the generation of the consumer connection
+ * that received its messages (a count of the consumer connections this
+ * store opened) in its high 32 bits and the entry's serial number in its
+ * low ones, value[1] the serial of its newest message when the pass
+ * yielded it, where the role of its queue ("priority").  The token of a
+ * connection that is gone is -ENOENT ("not held any more": the broker
+ * delivers the message again, and a pass yields it under a new token).
+ * ack_crash acknowledges the messages its token covers and then waits
+ * for the answer of a synchronous request on the same channel
+ * (basic.qos), so a returned 0 means the broker processed the acks.  An
+ * entry acknowledged already, an unknown token and another store's token
+ * are -ENOENT.  If the connection fails during an ack, every held message
+ * goes back to the broker and the ack fails with -EIO (not retried: the
+ * delivery is gone).
  *
  * Held messages are released when the store is closed (basic.nack with
  * requeue of everything unacknowledged, then the connection is closed);
