@@ -10,6 +10,9 @@
 #include "storage/fs/fs_store.h"
 #include "storage/memory/memory_store.h"
 #include "storage/null/null_store.h"
+#if CRASHFS_HAVE_RABBITMQ
+#include "storage/rabbitmq/rabbitmq_store.h"
+#endif
 
 const struct crash_store_type crashfs_store_types[] = {
 	{ .name = "fs", .open = fs_store_open_json },
@@ -24,5 +27,14 @@ const struct crash_store_type crashfs_store_types[] = {
 	{ .name = "faulty",
 	  .open = faulty_store_open_json,
 	  .takes_default_retry = true },
+#if CRASHFS_HAVE_RABBITMQ
+	{ .name = "rabbitmq",
+	  .open = rabbitmq_store_open_json,
+	  .takes_default_retry = true },
+#else
+	{ .name = "rabbitmq",
+	  .missing = "crashfs was built without librabbitmq "
+		     "(apt-get install librabbitmq-dev, then rebuild)" },
+#endif
 	{ .name = NULL },
 };

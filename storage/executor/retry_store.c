@@ -77,6 +77,14 @@ static int count_part(void *ctx, const struct crash_part *part,
 					     part, stat);
 }
 
+static int count_queue_entry(void *ctx, const struct crash_queue_entry *entry)
+{
+	struct retry_attempt *attempt = ctx;
+	attempt->emitted++;
+	return attempt->operation->emit_queue(attempt->operation->emit_ctx,
+					      entry);
+}
+
 static int run_attempt(void *arg, struct crash_call *call)
 {
 	struct retry_attempt *attempt = arg;
@@ -245,6 +253,8 @@ static int retry_forward(struct forwarding_store *forwarding,
 		attempt.counted.emit_ctx = &attempt;
 		if (operation->emit_part)
 			attempt.counted.emit_part = count_part;
+		if (operation->emit_queue)
+			attempt.counted.emit_queue = count_queue_entry;
 	}
 	store_operation_describe(operation, what, sizeof what);
 	struct transaction transaction = {

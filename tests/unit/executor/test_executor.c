@@ -597,6 +597,38 @@ static void test_retry_store_retries_a_listing_before_its_first_entry(void)
 	crash_store_close(store);
 }
 
+/* A pass of new_crashes through a retry store reaches the caller's
+ * callback with the caller's context, and is not retried once it has
+ * emitted an entry. */
+static void test_retry_store_passes_queue_entries_through(void)
+{
+	struct crash_store *memory = memory_store_new("store");
+	struct crash_store *store = open_retry(
+		memory, "{\"policy\": \"limited\", \"backoff_delays\": [0, 0]}");
+	REQUIRE(store != NULL);
+	struct crash_call call;
+	crash_call_init(&call);
+	REQUIRE(test_save_raw(store, &call, ID_A, "{}", false) == 0);
+	REQUIRE(test_save_raw(store, &call, ID_B, "{}", false) == 0);
+
+	struct collected ids = { .count = 0 };
+	memory_store_fail(memory, STORE_OP_NEW_CRASHES, 1, -ECONNRESET, true);
+	CHECK_INT(crash_store_new_crashes(store, &call, test_collect_queue,
+					  &ids),
+		  0);
+	CHECK_STR(ids.text, ID_A " " ID_B);
+	CHECK_INT(atomic_load(&store->counters.retries), 1);
+
+	/* A callback that stops the pass: its value comes back as is. */
+	struct collected first = { .count = 0, .stop_after = 1 };
+	CHECK_INT(crash_store_new_crashes(store, &call, test_collect_queue,
+					  &first),
+		  7);
+	CHECK_STR(first.text, ID_A);
+	CHECK_INT(test_ack(store, &call, ID_A), 0);
+	crash_store_close(store);
+}
+
 static void test_retry_store_lacks_what_its_child_lacks(void)
 {
 	struct crash_store *null = NULL;
@@ -643,6 +675,7 @@ int main(int argc, char **argv)
 	test_retry_store_retries_and_counts();
 	test_retry_store_does_not_repeat_emitted_entries();
 	test_retry_store_retries_a_listing_before_its_first_entry();
+	test_retry_store_passes_queue_entries_through();
 	test_retry_store_lacks_what_its_child_lacks();
 	return unit_test_exit(argv[0]);
 }
