@@ -76,15 +76,24 @@ int pg_week_of_crash_id(const char *crash_id, struct pg_week *out)
 	return 0;
 }
 
-/* "YYYYMMDD" of a real date into its parts; -EINVAL otherwise. */
+/* "YYYYMMDD" of a real date (any year from 1) into its parts; -EINVAL
+ * otherwise. */
 static int parse_day_name(const char *day, int *year, int *month,
 			  int *date)
 {
-	if (!day || strlen(day) != 8 || !crash_day_is_valid(day))
+	if (!day || strlen(day) != 8)
 		return -EINVAL;
-	if (sscanf(day, "%4d%2d%2d", year, month, date) != 3)
+	for (int i = 0; i < 8; i++)
+		if (day[i] < '0' || day[i] > '9')
+			return -EINVAL;
+	if (sscanf(day, "%4d%2d%2d", year, month, date) != 3 || *year < 1 ||
+	    *month < 1 || *month > 12 || *date < 1)
 		return -EINVAL;
-	return 0;
+	/* The date must come back the same from its day number. */
+	int y, m, d;
+	pg_civil_from_days(pg_days_from_civil(*year, *month, *date), &y, &m,
+			   &d);
+	return y == *year && m == *month && d == *date ? 0 : -EINVAL;
 }
 
 int pg_week_of_day_name(const char *day, struct pg_week *out)
