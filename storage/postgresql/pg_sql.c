@@ -376,20 +376,26 @@ char *pg_sql_partitions(void)
 		      "OR i.inhparent = to_regclass('processed_crashes')");
 }
 
+/* The first crash of day d in table, in the listing index's order: an
+ * EXISTS would let the planner scan the table for the first match, which
+ * for a day without crashes is all of it. */
+static void first_of_day(struct text *text, const char *table)
+{
+	add(text, "(SELECT 1 FROM %s WHERE right(uuid::text, 6) = d "
+		  "ORDER BY uuid LIMIT 1) IS NOT NULL", table);
+}
+
 char *pg_sql_days_of_week(const struct pg_week *week, unsigned tables)
 {
 	struct text text = { 0 };
-	const char *separator = "";
 	add(&text, "SELECT d FROM unnest($1::text[]) AS d WHERE ");
-	if (tables & PG_TABLE_RAW_CRASHES) {
-		add(&text, "EXISTS (SELECT 1 FROM %s WHERE right(uuid::text, 6) "
-			   "= d)", T(week, PG_TABLE_RAW_CRASHES));
-		separator = " OR ";
-	}
+	if (tables & PG_TABLE_RAW_CRASHES)
+		first_of_day(&text, T(week, PG_TABLE_RAW_CRASHES));
+	if ((tables & PG_TABLE_RAW_CRASHES) &&
+	    (tables & PG_TABLE_PROCESSED_CRASHES))
+		add(&text, " OR ");
 	if (tables & PG_TABLE_PROCESSED_CRASHES)
-		add(&text, "%sEXISTS (SELECT 1 FROM %s WHERE "
-			   "right(uuid::text, 6) = d)",
-		    separator, T(week, PG_TABLE_PROCESSED_CRASHES));
+		first_of_day(&text, T(week, PG_TABLE_PROCESSED_CRASHES));
 	return finish(&text);
 }
 
@@ -404,7 +410,9 @@ static void list_one(struct text *text, const char *table)
 char *pg_sql_list_crashes(const struct pg_week *week, unsigned tables)
 {
 	struct text text = { 0 };
-	add(&text, "SELECT id::text FROM (");
+	/* Ordered by the uuid, not its text: a text order follows the
+	 * database's collation. */
+	add(&text, "SELECT ids.id::text FROM (");
 	if (tables & PG_TABLE_RAW_CRASHES)
 		list_one(&text, T(week, PG_TABLE_RAW_CRASHES));
 	if ((tables & PG_TABLE_RAW_CRASHES) &&
@@ -412,7 +420,7 @@ char *pg_sql_list_crashes(const struct pg_week *week, unsigned tables)
 		add(&text, " UNION ");
 	if (tables & PG_TABLE_PROCESSED_CRASHES)
 		list_one(&text, T(week, PG_TABLE_PROCESSED_CRASHES));
-	add(&text, ") AS ids ORDER BY id LIMIT %d", PG_LIST_PAGE);
+	add(&text, ") AS ids ORDER BY ids.id LIMIT %d", PG_LIST_PAGE);
 	return finish(&text);
 }
 
