@@ -142,7 +142,9 @@ int pg_server_init(struct pg_server *server, const char *dsn,
 	describe(server, options);
 	server->connect_timeout_ms = timeout_setting(options);
 	const char *user_options = option_value(options, "options");
-	int length = asprintf(&server->options, "%s%s-c TimeZone=UTC",
+	int length = asprintf(&server->options,
+			      "%s%s-c TimeZone=UTC "
+			      "-c plan_cache_mode=force_generic_plan",
 			      user_options ? user_options : "",
 			      user_options ? " " : "");
 	PQconninfoFree(options);

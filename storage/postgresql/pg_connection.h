@@ -7,8 +7,10 @@
  * password.  libpq's environment variables (PGHOST, PGPASSWORD, ...) and
  * ~/.pgpass apply as they do for psql; crashfs adds client_encoding UTF8,
  * TimeZone UTC (so timestamps without a zone, and the partitions' CHECK
- * bounds, are UTC) and application_name "crashfs" (unless the dsn names
- * one).
+ * bounds, are UTC), plan_cache_mode force_generic_plan (every statement
+ * is a lookup by key or a range of an index, planned once per connection
+ * instead of at every call) and application_name "crashfs" (unless the
+ * dsn names one).
  *
  * struct pg_session is one pooled connection (connection_pool.h: one per
  * worker thread).  It connects lazily, inside a store call, so a server

@@ -33,6 +33,17 @@
  * forgotten (and asked about again when used). */
 #define PG_KNOWN_WEEKS_MAX 128
 
+/* Crashes remembered as absent (see pg_store_absent_*). */
+#define PG_ABSENT_MAX 256
+/* For how long, by default, in seconds. */
+#define PG_ABSENT_TTL_DEFAULT 1.0
+#define PG_ABSENT_BUCKETS 64
+
+struct pg_absent {
+	char crash_id[CRASH_ID_LENGTH + 1];
+	struct timespec until; /* CLOCK_MONOTONIC */
+};
+
 struct pg_store {
 	struct crash_store base;
 	struct pg_server server;
@@ -45,7 +56,20 @@ struct pg_store {
 	int64_t known_weeks[PG_KNOWN_WEEKS_MAX]; /* first days of weeks */
 	size_t known_week_count;
 
+	/* Crashes found absent lately, so that the lookups a new crash's
+	 * first write makes (the kernel's, then the mount's own checks
+	 * before mkdir and create: four in all) cost one query, not four.
+	 * A ring; absent_ttl 0 turns it off. */
+	pthread_mutex_t absent_lock; /* the four fields below */
+	struct pg_absent absent[PG_ABSENT_MAX];
+	size_t absent_next;
+	/* Bumped by every write of a crash hashing to the bucket, before and
+	 * after it: an answer that raced with a write is not remembered. */
+	uint64_t absent_generations[PG_ABSENT_BUCKETS];
+	double absent_ttl;
+
 	atomic_uint_fast64_t objects_created;
+	atomic_uint_fast64_t absent_hits;
 };
 
 struct pg_store *pg_store_from(struct crash_store *store);
@@ -91,6 +115,22 @@ void pg_store_cache_key(struct pg_store *self, const char *crash_id,
 /* Forgets the cached bytes of a part written or removed. */
 void pg_store_drop_cached(struct pg_store *self, const char *crash_id,
 			  int part);
+
+/*
+ * The crash was found absent (no row in any of its week's tables): for
+ * absent_ttl seconds, lookups of it answer "not here" without asking the
+ * server, as the kernel answers from its own entry cache.  A write or
+ * removal of the crash through this store forgets it at once; one made by
+ * another daemon is seen when the time is up.
+ */
+uint64_t pg_store_absent_ticket(struct pg_store *self, const char *crash_id);
+/* Remembers it unless a write of it began since the ticket was taken
+ * (before the query that found it absent). */
+void pg_store_absent_remember(struct pg_store *self, const char *crash_id,
+			      uint64_t ticket);
+bool pg_store_absent_known(struct pg_store *self, const char *crash_id);
+/* Before and after every write or removal of the crash. */
+void pg_store_absent_forget(struct pg_store *self, const char *crash_id);
 
 /* Checks the crash id and finds its week; -EINVAL with call->error. */
 int pg_store_crash_week(struct pg_store *self, struct crash_call *call,

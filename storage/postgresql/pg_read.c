@@ -38,6 +38,7 @@ struct crash_place {
 	const char *crash_id;
 	struct pg_week week;
 	unsigned tables;
+	uint64_t ticket; /* pg_store_absent_ticket, before the queries */
 };
 
 static int not_here(struct pg_store *self, struct crash_call *call,
@@ -46,6 +47,14 @@ static int not_here(struct pg_store *self, struct crash_call *call,
 	return crash_error_set(&call->error, -ENOENT,
 			       "%s: crash %s is not here", self->base.node_path,
 			       crash_id);
+}
+
+/* Not here at all: remembered for a moment (pg_internal.h). */
+static int absent(struct pg_store *self, struct crash_call *call,
+		  const struct crash_place *place)
+{
+	pg_store_absent_remember(self, place->crash_id, place->ticket);
+	return not_here(self, call, place->crash_id);
 }
 
 static int locate(struct pg_store *self, struct crash_call *call,
@@ -57,13 +66,16 @@ static int locate(struct pg_store *self, struct crash_call *call,
 	int result = pg_store_crash_week(self, call, crash_id, &place->week);
 	if (result < 0)
 		return result;
+	if (pg_store_absent_known(self, crash_id))
+		return not_here(self, call, crash_id);
+	place->ticket = pg_store_absent_ticket(self, crash_id);
 	result = pg_store_week_tables(self, call, &place->week, &place->tables,
 				      &failure);
 	if (result < 0)
 		return pg_store_fail(self, call, &failure, operation, crash_id);
 	if (!(place->tables &
 	      (PG_TABLE_RAW_CRASHES | PG_TABLE_PROCESSED_CRASHES)))
-		return not_here(self, call, crash_id);
+		return absent(self, call, place);
 	return 0;
 }
 
@@ -348,7 +360,8 @@ static int find_part(struct pg_store *self, struct crash_call *call,
 			return 0;
 		}
 	}
-	return not_here(self, call, crash_id);
+	return count == 0 ? absent(self, call, place)
+			  : not_here(self, call, crash_id);
 }
 
 /* -- the operations --------------------------------------------------------- */
@@ -378,7 +391,7 @@ int pg_stat_crash(struct crash_store *store, struct crash_call *call,
 		    strcmp(PQgetvalue(statement.result, 0, 0), "t") == 0;
 	pg_statements_clear(&statement, 1);
 	if (!here)
-		return not_here(self, call, crash_id);
+		return absent(self, call, &place);
 	if (stat)
 		stat->mtime = (struct timespec){ 0, 0 }; /* cannot tell */
 	return 0;
@@ -436,7 +449,7 @@ int pg_list_parts(struct crash_store *store, struct crash_call *call,
 	if (result < 0)
 		return result;
 	if (count == 0)
-		return not_here(self, call, crash_id);
+		return absent(self, call, &place);
 	/* No session is held from here on: emit may call the store. */
 	for (size_t i = 0; result == 0 && i < count; i++) {
 		struct crash_part part = {

@@ -211,6 +211,7 @@ int pg_store_write(struct pg_store *self, struct crash_call *call,
 		   size_t count, const char *operation, const char *crash_id)
 {
 	struct pg_failure failure;
+	pg_store_absent_forget(self, crash_id);
 	int result = pg_store_run(self, call, statements, count, &failure);
 	if (result < 0 && pg_failure_is(&failure, "42P01")) {
 		pg_store_forget_week(self, week);
@@ -219,9 +220,109 @@ int pg_store_write(struct pg_store *self, struct crash_call *call,
 			result = pg_store_run(self, call, statements, count,
 					      &failure);
 	}
+	/* Whatever came of it, the crash may be there now. */
+	pg_store_absent_forget(self, crash_id);
 	if (result < 0)
 		return pg_store_fail(self, call, &failure, operation, crash_id);
 	return 0;
+}
+
+/* -- crashes found absent ------------------------------------------------- */
+
+static void add_seconds(struct timespec *when, double seconds)
+{
+	long long ns = (long long)(seconds * 1e9);
+	when->tv_sec += (time_t)(ns / 1000000000LL);
+	when->tv_nsec += (long)(ns % 1000000000LL);
+	if (when->tv_nsec >= 1000000000L) {
+		when->tv_sec++;
+		when->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* The entry of crash_id, or NULL; absent_lock held. */
+static struct pg_absent *find_absent(struct pg_store *self,
+				     const char *crash_id)
+{
+	for (size_t i = 0; i < PG_ABSENT_MAX; i++)
+		if (strcmp(self->absent[i].crash_id, crash_id) == 0)
+			return &self->absent[i];
+	return NULL;
+}
+
+static size_t bucket_of(const char *crash_id)
+{
+	uint32_t hash = 2166136261u; /* FNV-1a */
+	for (const char *c = crash_id; *c; c++)
+		hash = (hash ^ (unsigned char)*c) * 16777619u;
+	return hash % PG_ABSENT_BUCKETS;
+}
+
+uint64_t pg_store_absent_ticket(struct pg_store *self, const char *crash_id)
+{
+	pthread_mutex_lock(&self->absent_lock);
+	uint64_t ticket = self->absent_generations[bucket_of(crash_id)];
+	pthread_mutex_unlock(&self->absent_lock);
+	return ticket;
+}
+
+void pg_store_absent_remember(struct pg_store *self, const char *crash_id,
+			      uint64_t ticket)
+{
+	struct timespec until;
+	if (self->absent_ttl <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	add_seconds(&until, self->absent_ttl);
+	pthread_mutex_lock(&self->absent_lock);
+	if (self->absent_generations[bucket_of(crash_id)] != ticket) {
+		pthread_mutex_unlock(&self->absent_lock);
+		return;
+	}
+	struct pg_absent *entry = find_absent(self, crash_id);
+	if (!entry) {
+		entry = &self->absent[self->absent_next];
+		self->absent_next = (self->absent_next + 1) % PG_ABSENT_MAX;
+		snprintf(entry->crash_id, sizeof entry->crash_id, "%s",
+			 crash_id);
+	}
+	entry->until = until;
+	pthread_mutex_unlock(&self->absent_lock);
+}
+
+bool pg_store_absent_known(struct pg_store *self, const char *crash_id)
+{
+	struct timespec now;
+	bool known = false;
+	if (self->absent_ttl <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&self->absent_lock);
+	struct pg_absent *entry = find_absent(self, crash_id);
+	if (entry && before(&now, &entry->until))
+		known = true;
+	else if (entry)
+		entry->crash_id[0] = '\0';
+	pthread_mutex_unlock(&self->absent_lock);
+	if (known)
+		atomic_fetch_add(&self->absent_hits, 1);
+	return known;
+}
+
+void pg_store_absent_forget(struct pg_store *self, const char *crash_id)
+{
+	pthread_mutex_lock(&self->absent_lock);
+	self->absent_generations[bucket_of(crash_id)]++;
+	struct pg_absent *entry = find_absent(self, crash_id);
+	if (entry)
+		entry->crash_id[0] = '\0';
+	pthread_mutex_unlock(&self->absent_lock);
 }
 
 /* -- the read cache ----------------------------------------------------- */
@@ -348,6 +449,7 @@ static void pg_close(struct crash_store *store)
 	connection_pool_free(self->pool);
 	pg_server_release(&self->server);
 	pthread_mutex_destroy(&self->weeks_lock);
+	pthread_mutex_destroy(&self->absent_lock);
 	free(self->spool_dir);
 	crash_store_base_release(store);
 	free(self);
@@ -379,6 +481,9 @@ static void pg_describe(struct crash_store *store, json_t *stats)
 	json_object_set_new(
 		stats, "objects_created",
 		json_integer((json_int_t)atomic_load(&self->objects_created)));
+	json_object_set_new(
+		stats, "absent_hits",
+		json_integer((json_int_t)atomic_load(&self->absent_hits)));
 }
 
 const struct crash_store_ops postgresql_store_ops = {
@@ -438,14 +543,35 @@ static int check_server(struct pg_store *self, struct crash_error *error)
 }
 
 static const char *const json_keys[] = {
-	"dsn", "password_file", "max_connections", "connect_at_open", NULL,
+	"dsn", "password_file", "max_connections", "connect_at_open",
+	"absent_ttl", NULL,
 };
 
 struct pg_options {
 	const char *dsn, *password_file;
 	int64_t max_connections;
 	bool connect_at_open;
+	double absent_ttl;
 };
+
+/* A number of seconds, 0 to a minute. */
+static int read_seconds(const json_t *node, const char *node_path,
+			const char *key, double default_value, double *out,
+			struct crash_error *error)
+{
+	const json_t *value = json_object_get(node, key);
+	*out = default_value;
+	if (!value)
+		return 0;
+	if (!json_is_number(value) || json_number_value(value) < 0 ||
+	    json_number_value(value) > 60)
+		return crash_error_set(error, -EINVAL,
+				       "%s.%s: a number of seconds from 0 to "
+				       "60 expected",
+				       node_path, key);
+	*out = json_number_value(value);
+	return 0;
+}
 
 static int read_options(const json_t *node, const char *node_path,
 			struct pg_options *options, struct crash_error *error)
@@ -468,6 +594,10 @@ static int read_options(const json_t *node, const char *node_path,
 		result = store_config_bool(node, node_path, "connect_at_open",
 					   true, &options->connect_at_open,
 					   error);
+	if (result == 0)
+		result = read_seconds(node, node_path, "absent_ttl",
+				      PG_ABSENT_TTL_DEFAULT,
+				      &options->absent_ttl, error);
 	return result;
 }
 
@@ -491,6 +621,8 @@ int postgresql_store_open_json(const json_t *node, const char *node_path,
 				       node_path);
 	}
 	pthread_mutex_init(&self->weeks_lock, NULL);
+	pthread_mutex_init(&self->absent_lock, NULL);
+	self->absent_ttl = options.absent_ttl;
 	self->max_connections = (size_t)options.max_connections;
 	self->read_cache = env->read_cache;
 	if (env->spool_dir)

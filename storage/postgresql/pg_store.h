@@ -7,7 +7,8 @@
  *    "dsn": "host=db.example port=5432 dbname=breakpad user=breakpad_rw",
  *    "password_file": "/etc/crashfs/pgpass",
  *    "max_connections": 16,
- *    "connect_at_open": true}
+ *    "connect_at_open": true,
+ *    "absent_ttl": 1}
  *
  * dsn          a libpq connection string or URI (default "": libpq's
  *              environment variables PGHOST, PGPORT, PGDATABASE, PGUSER,
@@ -20,6 +21,11 @@
  *              password or an unreachable server stops the mount with a
  *              message and exit status 1 (false: the first request finds
  *              out, and the retry policy decides)
+ * absent_ttl   seconds (0-60, fractions allowed; 0: off) a crash found
+ *              absent is remembered as absent: the four lookups the mount
+ *              makes before a new crash's first write cost one query.
+ *              Writes and removals through this store forget it at once;
+ *              rows another program inserts show when the time is up
  *
  * What is stored where (the Socorro schema of B.3, partitions of B.2):
  *   <id>.json   raw_crashes_<W> (the bytes written, as json text;

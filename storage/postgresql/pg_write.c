@@ -535,6 +535,7 @@ static int remove_parts(struct pg_store *self, struct crash_call *call,
 			result = crash_error_set(&call->error, -ENOMEM,
 						 "out of memory");
 	if (result == 0 && removal.count > 0) {
+		pg_store_absent_forget(self, crash_id);
 		result = pg_store_run(self, call, removal.statements,
 				      removal.count, &failure);
 		if (result < 0) {
@@ -543,6 +544,7 @@ static int remove_parts(struct pg_store *self, struct crash_call *call,
 			result = pg_store_fail(self, call, &failure, operation,
 					       crash_id);
 		}
+		pg_store_absent_forget(self, crash_id);
 	}
 	if (result == 0 && rows_removed(&removal) == 0)
 		result = not_here(self, call, crash_id, "crash");

@@ -541,6 +541,48 @@ def test_crashes_written_with_plain_sql_are_readable(mount, workdir,
     assert json.loads(gzip.decompress(helpers.read_file(again))) == newer
 
 
+def test_a_crash_found_absent_is_remembered_for_absent_ttl(
+        mount, workdir, postgresql_database):
+    """A new crash's first write makes four lookups (the kernel's and the
+    mount's before mkdir and create): the store asks the server once and
+    remembers the crash absent for absent_ttl seconds (1 by default).  Its
+    own writes forget it at once; rows another program inserts show when
+    the time is up (at once with absent_ttl 0)."""
+    day = datetime.date(2012, 4, 8)
+    m = mount_pg(mount, workdir, postgresql_database)
+    first = make_id(day, seed=41)
+    pg.write_parts(m, first, {first + ".json": pg.raw_crash(first)})
+    hits = m.stats()["stores"]["store"]["absent_hits"]
+    assert hits >= 2
+
+    # Through the mount: readable at once after the lookups said absent.
+    own = make_id(day, seed=42)
+    assert helpers.errno_of(os.stat, pg.by_id(m, own)) == errno.ENOENT
+    pg.write_parts(m, own, {own + ".json": pg.raw_crash(own)})
+    assert os.path.exists(pg.view_dir(m, own) / (own + ".json"))
+
+    # Inserted by another program: shown once the second is up.
+    other = make_id(day, seed=43)
+    assert helpers.errno_of(os.stat, pg.by_id(m, other)) == errno.ENOENT
+    pg.execute(postgresql_database, "INSERT INTO raw_crashes_20120402 "
+               "(uuid, raw_crash) VALUES (%s, '{}')", (other,))
+    started = time.monotonic()
+    path = pg.view_dir(m, other) / (other + ".json")
+    while not os.path.exists(path):
+        assert time.monotonic() - started < 10, "never shown"
+        time.sleep(0.05)
+    assert m.stats()["stores"]["store"]["absent_hits"] > hits
+
+    assert m.unmount() == 0
+    m = mount_pg(mount, workdir, postgresql_database, absent_ttl=0)
+    late = make_id(day, seed=44)
+    assert helpers.errno_of(os.stat, pg.by_id(m, late)) == errno.ENOENT
+    pg.execute(postgresql_database, "INSERT INTO raw_crashes_20120402 "
+               "(uuid, raw_crash) VALUES (%s, '{}')", (late,))
+    assert os.path.exists(pg.view_dir(m, late) / (late + ".json"))
+    assert m.stats()["stores"]["store"]["absent_hits"] == 0
+
+
 # -- removal ----------------------------------------------------------------
 
 def test_rm_r_deletes_the_crash_from_every_table(mount, workdir,

@@ -253,7 +253,8 @@ def test_nul_escapes_are_refused_by_the_mount_and_kept_from_sql(
     every store: nothing is stored); a row Socorro wrote holding it in
     its json column (PostgreSQL's json keeps the escape as text) reads
     back byte for byte."""
-    m = mount_pg(mount, workdir, postgresql_database)
+    # absent_ttl 0: the rows inserted below show at once.
+    m = mount_pg(mount, workdir, postgresql_database, absent_ttl=0)
     crash_id = make_id(datetime.date(2012, 4, 8), seed=3)
     other = make_id(datetime.date(2012, 4, 8), seed=33)
     pg.write_parts(m, other, {other + ".json": pg.raw_crash(other)})

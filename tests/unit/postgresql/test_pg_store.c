@@ -118,6 +118,14 @@ static void test_keys(void)
 			    "\"yes\"}",
 			    true, &store, &error),
 		  -EINVAL);
+	CHECK_INT(open_text("{\"type\": \"postgresql\", \"absent_ttl\": -1}",
+			    true, &store, &error),
+		  -EINVAL);
+	CHECK(strstr(error.message, "store.absent_ttl") != NULL);
+	CHECK_INT(open_text("{\"type\": \"postgresql\", \"absent_ttl\": 0.5}",
+			    true, &store, &error),
+		  0);
+	crash_store_close(store);
 }
 
 /* A password never reaches a message or the stats. */
