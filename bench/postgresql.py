@@ -17,10 +17,13 @@ in one transaction); one for the plain client, whose writer threads (one
 connection each, statements prepared once) insert the crash's reports
 row, extension rows and processed_crashes row in one transaction per
 crash.  Both take the same processed crashes (about 8 KiB of JSON each,
-with two extensions), dated today.  The order of the two alternates from
-run to run.  Prints a Markdown table of the median rates and their ratio
-(target: the mount at 0.5 of the plain client or better); leaves nothing
-mounted or running.  As root (it mounts).
+with two extensions), dated today.  A third contender, the same writes
+into a mount of the in-memory store, measures what the mount costs with
+no database behind it: the ceiling of the first ratio on this machine.
+The order of the contenders rotates from run to run.  Prints a Markdown
+table of the median rates and the ratios (target: the mount at 0.5 of the
+plain client or better); leaves nothing mounted or running.  As root (it
+mounts).
 """
 
 import argparse
@@ -293,14 +296,22 @@ def measure(args, h, server, client, scratch):
     with open(input_path, "w") as f:
         for crash in crashes:
             f.write(client_line(crash) + "\n")
+    memory_config = os.path.join(scratch, "memory.json")
+    with open(memory_config, "w") as f:
+        json.dump({"store": {"type": "memory", "max_bytes": 1 << 30}}, f)
     results = {}
     serial = 0
     for writers in args.writers:
-        mount_rates, client_rates, ratios = Series(), Series(), Series()
+        series = {name: Series() for name in
+                  ("mount", "client", "ceiling", "ratio", "ceiling_ratio")}
         for run in range(args.runs):
-            contenders = harness.rotate(["mount", "client"], run)
+            contenders = harness.rotate(["mount", "client", "ceiling"], run)
             seconds = {}
             for contender in contenders:
+                if contender == "ceiling":
+                    seconds[contender] = store_through_mount(
+                        h, args.crashfs, memory_config, crashes, writers)
+                    continue
                 serial += 1
                 name = "bench_%s_%d" % (contender, serial)
                 config = new_database(server, args.crashfs, scratch, name)
@@ -312,33 +323,40 @@ def measure(args, h, server, client, scratch):
                         client, server, name, week, input_path, writers)
                 count_rows(server, name, week, len(crashes))
                 server.psql('DROP DATABASE "%s"' % name)
-            mount_rate = len(crashes) / seconds["mount"]
-            client_rate = len(crashes) / seconds["client"]
-            mount_rates.add(mount_rate)
-            client_rates.add(client_rate)
-            ratios.add(mount_rate / client_rate)
+            rates = {name: len(crashes) / value
+                     for name, value in seconds.items()}
+            for name, rate in rates.items():
+                series[name].add(rate)
+            series["ratio"].add(rates["mount"] / rates["client"])
+            series["ceiling_ratio"].add(rates["ceiling"] / rates["client"])
             log("%d writer(s), run %d: mount %.0f/s, plain client %.0f/s, "
-                "ratio %.2f" % (writers, run + 1, mount_rate, client_rate,
-                                mount_rate / client_rate))
-        results[writers] = (mount_rates, client_rates, ratios)
+                "ratio %.2f; memory-store mount %.0f/s (ratio %.2f)" % (
+                    writers, run + 1, rates["mount"], rates["client"],
+                    rates["mount"] / rates["client"], rates["ceiling"],
+                    rates["ceiling"] / rates["client"]))
+        results[writers] = series
     return results
 
 
 def table(results, args):
     lines = [
         "| scenario | mount (crashes/s) | plain libpq (crashes/s) | ratio "
-        "(median, low-high) | target | verdict |",
-        "|---|---|---|---|---|---|",
+        "(median, low-high) | target | verdict | memory-store mount "
+        "(crashes/s, ratio) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for writers, (mount, client, ratios) in results.items():
+    for writers, series in results.items():
+        ratios = series["ratio"]
         median = ratios.median()
         verdict = "PASS" if median >= TARGET else \
             "MISS by %.2f" % (TARGET - median)
         lines.append("| store %d processed crashes, %d writer%s | %.0f | "
-                     "%.0f | %.2f (%.2f-%.2f) | >= %.1f | %s |" % (
-                         args.crashes, writers, "s" if writers > 1 else "",
-                         mount.median(), client.median(), median,
-                         ratios.low(), ratios.high(), TARGET, verdict))
+                     "%.0f | %.2f (%.2f-%.2f) | >= %.1f | %s | %.0f, %.2f |"
+                     % (args.crashes, writers, "s" if writers > 1 else "",
+                        series["mount"].median(), series["client"].median(),
+                        median, ratios.low(), ratios.high(), TARGET, verdict,
+                        series["ceiling"].median(),
+                        series["ceiling_ratio"].median()))
     return "\n".join(lines)
 
 

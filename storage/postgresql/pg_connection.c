@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "storage/crash_log.h"
 #include "storage/postgresql/pg_connection.h"
 
 /* Prepared statements one connection remembers; past it statements are
@@ -377,6 +378,18 @@ static int connect_failed(struct pg_failure *failure, PGconn *conn)
 	return failure->code;
 }
 
+/* The server's notices (a WARNING as it shuts down, a NOTICE) go to the
+ * log as one line each, not to stderr as libpq would print them. */
+static void log_notice(void *arg, const char *message)
+{
+	const struct pg_server *server = arg;
+	char line[CRASH_ERROR_MESSAGE_MAX / 2];
+	first_line(message, line, sizeof line);
+	bool warning = strncmp(line, "WARNING", 7) == 0;
+	crash_log(warning ? CRASH_LOG_WARNING : CRASH_LOG_DEBUG,
+		  "PostgreSQL %s: %s", server->description, line);
+}
+
 /* PQconnectStartParams, then PQconnectPoll until it is done, waiting on
  * the socket within the call's deadline and the connect timeout. */
 static int session_connect(struct pg_session *session,
@@ -436,6 +449,7 @@ static int session_connect(struct pg_session *session,
 		}
 		status = PQconnectPoll(conn);
 	}
+	PQsetNoticeProcessor(conn, log_notice, (void *)server);
 	if (PQsetnonblocking(conn, 1) != 0) {
 		int code = fail_connection(failure, conn, "cannot connect");
 		PQfinish(conn);

@@ -298,12 +298,22 @@ static int open_bytes(struct pg_store *self, struct crash_call *call,
 	if (result == 0 && fstat(fd, &st) < 0)
 		result = crash_error_set(&call->error, -errno, "fstat: %s",
 					 strerror(errno));
-	if (result < 0) {
-		close(fd);
-		return result;
+	/* The caller gets a read-only descriptor of its own. */
+	int reader = -1;
+	if (result == 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		reader = open(path, O_RDONLY | O_CLOEXEC);
+		if (reader < 0)
+			result = crash_error_set(&call->error, -errno,
+						 "%s: reopening a part's bytes: "
+						 "%s", self->base.node_path,
+						 strerror(errno));
 	}
-	lseek(fd, 0, SEEK_SET);
-	*fd_out = fd;
+	close(fd);
+	if (result < 0)
+		return result;
+	*fd_out = reader;
 	*size = st.st_size;
 	return 0;
 }

@@ -144,13 +144,19 @@ int pg_save_raw_crash(struct crash_store *store, struct crash_call *call,
 	    pg_raw_date_processed(json, &week, &date, notes) < 0)
 		result = crash_error_set(&call->error, -ENOMEM,
 					 "out of memory");
+	if (result == 0 && dump_count > 0)
+		/* Socorro dropped them silently; a caller that hands dumps to
+		 * a store that cannot keep them is told, and nothing of the
+		 * save is kept (a poly or fallback gives dumps to the stores
+		 * that keep them: this store has no save_dump). */
+		result = crash_error_set(&call->error, -ENOTSUP,
+					 "%s: save_raw_crash %s: PostgreSQL "
+					 "keeps no dumps (%zu given): nothing "
+					 "stored",
+					 self->base.node_path, crash_id,
+					 dump_count);
 	if (result < 0)
 		goto done;
-	if (dump_count > 0)
-		crash_log(CRASH_LOG_DEBUG,
-			  "%s: save_raw_crash %s: %zu dump(s) not kept here "
-			  "(PostgreSQL keeps no dumps, as Socorro's did not)",
-			  self->base.node_path, crash_id, dump_count);
 
 	char upsert_name[PG_NAME_MAX], side_name[PG_NAME_MAX];
 	statement_name(upsert_name, "raw_upsert", &week);
