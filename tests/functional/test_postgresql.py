@@ -373,11 +373,14 @@ def test_partitions_across_a_year_boundary(mount, workdir,
 # -- containers ---------------------------------------------------------------
 
 def test_poly_fs_postgresql_keeps_dumps_in_fs_and_json_in_both(
-        mount, workdir, postgresql_database):
+        mount, workdir, postgresql_database, crashfs_binary):
     root = workdir / "fs"
     config = pg.write_config(workdir, {"type": "poly", "stores": [
         {"type": "fs", "root": str(root)},
         pg.store_node(postgresql_database)]}, "poly.json")
+    # --setup-store reaches the member that needs it.
+    code, out, err = pg.setup_store(crashfs_binary, config)
+    assert "created table raw_crashes" in out.splitlines()
     m = mount(config)
     crashes = [helpers.make_crash(make_id(datetime.date.today(), seed=i))
                for i in range(3)]
