@@ -61,14 +61,19 @@ static const char *option_value(PQconninfoOption *options, const char *key)
 	return NULL;
 }
 
+/* host, port, database and user, from the dsn or else from libpq's
+ * defaults (its environment variables): never a password. */
 static void describe(struct pg_server *server, PQconninfoOption *options)
 {
 	static const char *const shown[] = { "host", "hostaddr", "port",
 					     "dbname", "user", NULL };
+	PQconninfoOption *defaults = PQconndefaults();
 	size_t used = 0;
 	server->description[0] = '\0';
 	for (const char *const *key = shown; *key; key++) {
 		const char *value = option_value(options, *key);
+		if (!value && strcmp(*key, "hostaddr") != 0)
+			value = option_value(defaults, *key);
 		if (!value || used >= sizeof server->description)
 			continue;
 		int length = snprintf(server->description + used,
@@ -77,6 +82,7 @@ static void describe(struct pg_server *server, PQconninfoOption *options)
 		if (length > 0)
 			used += (size_t)length;
 	}
+	PQconninfoFree(defaults);
 	if (!server->description[0])
 		snprintf(server->description, sizeof server->description,
 			 "(libpq defaults)");

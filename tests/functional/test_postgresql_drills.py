@@ -431,6 +431,9 @@ def test_libpq_environment_variables_and_pgpass_work(mount, workdir,
     pg.write_parts(m, crash_id, {crash_id + ".json": pg.raw_crash(crash_id)})
     assert pg.query(postgresql_database, "SELECT count(*) FROM "
                     "raw_crashes") == [(1,)]
+    assert store_stats(m)["store"]["server"] == \
+        "host=%s port=%d dbname=%s user=%s" % (
+            server.host, server.port, postgresql_database.name, server.user)
 
 
 def test_a_password_in_the_dsn_is_never_logged_or_shown(
