@@ -10,6 +10,9 @@
 #include "storage/fs/fs_store.h"
 #include "storage/memory/memory_store.h"
 #include "storage/null/null_store.h"
+#if CRASHFS_HAVE_POSTGRESQL
+#include "storage/postgresql/pg_store.h"
+#endif
 #if CRASHFS_HAVE_RABBITMQ
 #include "storage/rabbitmq/rabbitmq_store.h"
 #endif
@@ -24,6 +27,15 @@ const struct crash_store_type crashfs_store_types[] = {
 	  .open = primary_deferred_store_open_json },
 	{ .name = "primary_deferred_processed",
 	  .open = primary_deferred_processed_store_open_json },
+#if CRASHFS_HAVE_POSTGRESQL
+	{ .name = "postgresql",
+	  .open = postgresql_store_open_json,
+	  .takes_default_retry = true },
+#else
+	{ .name = "postgresql",
+	  .missing = "crashfs was built without libpq (apt-get install "
+		     "libpq-dev, then rebuild)" },
+#endif
 	{ .name = "faulty",
 	  .open = faulty_store_open_json,
 	  .takes_default_retry = true },
