@@ -10,6 +10,9 @@
 #include "storage/fs/fs_store.h"
 #include "storage/memory/memory_store.h"
 #include "storage/null/null_store.h"
+#if CRASHFS_HAVE_HBASE
+#include "storage/hbase/hbase_store.h"
+#endif
 
 const struct crash_store_type crashfs_store_types[] = {
 	{ .name = "fs", .open = fs_store_open_json },
@@ -21,6 +24,15 @@ const struct crash_store_type crashfs_store_types[] = {
 	  .open = primary_deferred_store_open_json },
 	{ .name = "primary_deferred_processed",
 	  .open = primary_deferred_processed_store_open_json },
+#if CRASHFS_HAVE_HBASE
+	{ .name = "hbase",
+	  .open = hbase_store_open_json,
+	  .takes_default_retry = true },
+#else
+	{ .name = "hbase",
+	  .missing = "crashfs was built without thrift c_glib "
+		     "(libthrift-c-glib-dev and thrift-compiler)" },
+#endif
 	{ .name = "faulty",
 	  .open = faulty_store_open_json,
 	  .takes_default_retry = true },
