@@ -112,6 +112,16 @@ static void first_line(const char *text, char *out, size_t size)
 	out[length] = '\0';
 }
 
+/* The errno a caller sees for a failure of the connection: what tools
+ * understand (EIO), except an interrupted or timed-out wait, which says
+ * more; the message keeps the socket's own reason. */
+static int connection_errno(int failure)
+{
+	if (failure == -EINTR || failure == -ETIMEDOUT)
+		return failure;
+	return -EIO;
+}
+
 /* Prepares a call: connects a new client under the call's deadline. */
 static int begin(struct hbase_client *client, struct crash_call *call,
 		 const char *what)
@@ -122,15 +132,20 @@ static int begin(struct hbase_client *client, struct crash_call *call,
 				    client->host, what);
 	client->socket->call = call;
 	client->socket->failure = 0;
+	GError *error = NULL;
+	/* A connection the server closed while it was idle in the pool (it
+	 * restarted) is opened again before anything is sent on it. */
+	if (hbase_socket_is_stale(client->socket))
+		thrift_transport_close(THRIFT_TRANSPORT(client->socket),
+				       &error);
 	if (thrift_transport_is_open(THRIFT_TRANSPORT(client->socket)))
 		return 0;
-	GError *error = NULL;
 	gboolean opened = thrift_transport_open(
 		THRIFT_TRANSPORT(client->socket), &error);
 	g_clear_error(&error);
 	if (opened)
 		return 0;
-	int code = client->socket->failure ? client->socket->failure : -EIO;
+	int code = connection_errno(client->socket->failure);
 	return broken_error(client, call, code, code != -EINTR,
 			    "cannot connect to HBase at %s",
 			    client->socket->failure_message);
@@ -167,13 +182,13 @@ static int finish(struct hbase_client *client, struct crash_call *call,
 	} else if (ok) {
 		/* done */
 	} else if (client->socket->failure) {
-		int code = client->socket->failure;
-		result = broken_error(client, call, code,
-				      code != -EINTR && code != -EFBIG,
+		int failure = client->socket->failure;
+		result = broken_error(client, call, connection_errno(failure),
+				      failure != -EINTR && failure != -EFBIG,
 				      "HBase at %s: %s: %s",
 				      client->socket->failure_message, what,
-				      code == -EFBIG ? "reply too large"
-						     : "connection failed");
+				      failure == -EFBIG ? "reply too large"
+							: "connection failed");
 	} else if (error && error->domain ==
 				    THRIFT_APPLICATION_EXCEPTION_ERROR) {
 		first_line(error->message, line, sizeof line);

@@ -346,3 +346,13 @@ HbaseSocket *hbase_socket_new(const char *host, int port, long timeout_ms,
 	self->read_limit = read_limit;
 	return self;
 }
+
+gboolean hbase_socket_is_stale(HbaseSocket *self)
+{
+	if (self->fd < 0)
+		return FALSE;
+	struct pollfd poll_fd = { .fd = self->fd,
+				  .events = POLLIN | POLLRDHUP };
+	return poll(&poll_fd, 1, 0) != 0 ||
+	       self->read_end != self->read_start;
+}

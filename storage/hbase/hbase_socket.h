@@ -79,4 +79,10 @@ GType hbase_socket_get_type(void);
 HbaseSocket *hbase_socket_new(const char *host, int port, long timeout_ms,
 			      size_t read_limit);
 
+/* True when a connected socket that has no request outstanding was closed
+ * by the server (a restart, an idle timeout) or has bytes nobody asked
+ * for: it must be reconnected before a request is sent on it, and no
+ * request is lost by doing so. */
+gboolean hbase_socket_is_stale(HbaseSocket *self);
+
 #endif
