@@ -24,6 +24,7 @@
 #include "storage/hbase/hbase_store.h"
 
 struct read_cache;
+struct hbase_state_cache;
 
 #define HBASE_DEFAULT_PORT 9090
 #define HBASE_DEFAULT_TIMEOUT_MS 5000
@@ -34,6 +35,7 @@ struct read_cache;
 #define HBASE_DEFAULT_SCAN_BATCH 256
 #define HBASE_DEFAULT_MAX_CONNECTIONS 16
 #define HBASE_DEFAULT_NEW_CRASH_LIMIT 1000000
+#define HBASE_DEFAULT_STATE_CACHE_MS 1000
 
 struct hbase_options {
 	char *host;
@@ -48,6 +50,7 @@ struct hbase_options {
 	bool metrics;
 	char *table_prefix;
 	char *compression; /* NULL: the schema's */
+	long state_cache_ms;
 };
 
 struct hbase_store {
@@ -58,6 +61,7 @@ struct hbase_store {
 	struct connection_pool *pool;
 	struct read_cache *read_cache; /* NULL: fetch on every open */
 	char *spool_dir;               /* unlinked files when no cache */
+	struct hbase_state_cache *states; /* NULL: state_cache_ms 0 */
 	bool validate_only;
 	/* CLOCK_MONOTONIC milliseconds of the last delete's reply: a put
 	 * waits until a later millisecond (hbase_delete_fence). */
@@ -86,6 +90,10 @@ void hbase_lease_put(struct hbase_store *self, struct hbase_client *client);
  */
 void hbase_delete_done(struct hbase_store *self);
 void hbase_delete_fence(struct hbase_store *self);
+
+/* A write of crash_id starts or ended: the state cache forgets it
+ * (hbase_state_cache.h). */
+void hbase_forget_state(struct hbase_store *self, const char *crash_id);
 
 /* -- a crash's row as crashfs reads it (hbase_state.c) ------------------ */
 

@@ -25,6 +25,7 @@
 
 #include "storage/crash_log.h"
 #include "storage/hbase/hbase_internal.h"
+#include "storage/hbase/hbase_state_cache.h"
 #include "storage/read_cache/read_cache.h"
 
 int hbase_cache_key(const struct hbase_store *self, const char *crash_id,
@@ -98,6 +99,8 @@ static int write_all(int fd, const void *bytes, size_t length,
 
 static int changed(struct fill *fill, struct crash_call *call)
 {
+	/* What the state said is no longer so: the retry reads HBase. */
+	hbase_forget_state(fill->self, fill->crash_id);
 	return crash_error_set_operational(
 		&call->error, -EIO, "%s: %s changed while being read",
 		fill->self->base.node_path, fill->crash_id);
@@ -365,16 +368,22 @@ static int not_here(struct crash_call *call, const char *crash_id,
 			       what, crash_id);
 }
 
-/* The crash's state, with the lease given back. */
+/* The crash's state, from the state cache or read (and kept there), with
+ * the lease given back. */
 static int read_state(struct hbase_store *self, struct crash_call *call,
 		      const char *crash_id, struct hbase_crash_state *state)
 {
+	if (hbase_state_cache_get(self->states, crash_id, state))
+		return 0;
+	uint64_t begun = hbase_state_cache_begin(self->states);
 	struct hbase_client *client;
 	int result = hbase_lease_get(self, call, &client);
 	if (result < 0)
 		return result;
 	result = hbase_state_read(self, client, call, crash_id, state);
 	hbase_lease_put(self, client);
+	if (result == 0)
+		hbase_state_cache_put(self->states, crash_id, state, begun);
 	return result;
 }
 

@@ -41,7 +41,7 @@ static int remove_leased(struct hbase_store *self, struct hbase_client *client,
 	return result;
 }
 
-int hbase_remove(struct crash_store *store, struct crash_call *call,
+static int remove_now(struct crash_store *store, struct crash_call *call,
 		 const char *crash_id)
 {
 	struct hbase_store *self = hbase_store_from(store);
@@ -124,7 +124,7 @@ static int remove_one_part(struct hbase_store *self,
 	return result;
 }
 
-int hbase_remove_part(struct crash_store *store, struct crash_call *call,
+static int remove_part_now(struct crash_store *store, struct crash_call *call,
 		      const char *crash_id, const struct crash_part *part)
 {
 	struct hbase_store *self = hbase_store_from(store);
@@ -148,5 +148,29 @@ int hbase_remove_part(struct crash_store *store, struct crash_call *call,
 		hbase_cache_drop(self, crash_id, part);
 	hbase_state_release(&state);
 	hbase_lease_put(self, client);
+	return result;
+}
+
+/* The crash's cached state is forgotten before and after the write
+ * (hbase_state_cache.h). */
+int hbase_remove(struct crash_store *store, struct crash_call *call,
+		 const char *crash_id)
+{
+	struct hbase_store *self = hbase_store_from(store);
+	hbase_forget_state(self, crash_id);
+	int result = remove_now(store, call, crash_id);
+	hbase_forget_state(self, crash_id);
+	return result;
+}
+
+/* The crash's cached state is forgotten before and after the write
+ * (hbase_state_cache.h). */
+int hbase_remove_part(struct crash_store *store, struct crash_call *call,
+		      const char *crash_id, const struct crash_part *part)
+{
+	struct hbase_store *self = hbase_store_from(store);
+	hbase_forget_state(self, crash_id);
+	int result = remove_part_now(store, call, crash_id, part);
+	hbase_forget_state(self, crash_id);
 	return result;
 }

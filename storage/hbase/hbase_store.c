@@ -11,6 +11,7 @@
 
 #include "storage/crash_log.h"
 #include "storage/hbase/hbase_internal.h"
+#include "storage/hbase/hbase_state_cache.h"
 #include "storage/store_config.h"
 
 struct hbase_store *hbase_store_from(struct crash_store *store)
@@ -64,6 +65,11 @@ void hbase_lease_put(struct hbase_store *self, struct hbase_client *client)
 	connection_pool_put(self->pool, client);
 }
 
+void hbase_forget_state(struct hbase_store *self, const char *crash_id)
+{
+	hbase_state_cache_forget(self->states, crash_id);
+}
+
 static void hbase_reconnect(struct crash_store *store)
 {
 	struct hbase_store *self = hbase_store_from(store);
@@ -104,7 +110,7 @@ void hbase_delete_fence(struct hbase_store *self)
 static const char *const option_keys[] = {
 	"host", "port", "timeout_ms", "max_cell_size", "chunked", "days",
 	"scan_batch", "max_connections", "new_crash_limit", "metrics",
-	"table_prefix", "compression", NULL
+	"table_prefix", "compression", "state_cache_ms", NULL
 };
 
 /* HBase's codec names (Compression.Algorithm). */
@@ -169,7 +175,7 @@ static int parse_options(const json_t *node, const char *node_path,
 			 struct crash_error *error)
 {
 	const char *host = NULL, *prefix = NULL, *compression = NULL;
-	int64_t port, timeout, cell, days, batch, connections;
+	int64_t port, timeout, cell, days, batch, connections, state_ms;
 	int result = store_config_check_keys(node, node_path, option_keys,
 					     error);
 	if (result == 0)
@@ -214,6 +220,10 @@ static int parse_options(const json_t *node, const char *node_path,
 		result = store_config_bool(node, node_path, "metrics", true,
 					   &options->metrics, error);
 	if (result == 0)
+		result = int_option(node, node_path, "state_cache_ms",
+				    HBASE_DEFAULT_STATE_CACHE_MS, 0, 60000,
+				    &state_ms, error);
+	if (result == 0)
 		result = store_config_string(node, node_path, "table_prefix",
 					     "", &prefix, error);
 	if (result == 0)
@@ -232,6 +242,7 @@ static int parse_options(const json_t *node, const char *node_path,
 	options->days = (int)days;
 	options->scan_batch = (int)batch;
 	options->max_connections = (int)connections;
+	options->state_cache_ms = (long)state_ms;
 	options->host = strdup(host);
 	options->table_prefix = strdup(prefix);
 	if (!options->host || !options->table_prefix)
@@ -245,6 +256,7 @@ static void hbase_close(struct crash_store *store)
 {
 	struct hbase_store *self = hbase_store_from(store);
 	connection_pool_free(self->pool);
+	hbase_state_cache_free(self->states);
 	for (int i = 0; i < HBASE_TABLE_COUNT; i++)
 		free(self->tables[i]);
 	free(self->options.host);
@@ -303,7 +315,9 @@ int hbase_store_open_json(const json_t *node, const char *node_path,
 	self->pool = connection_pool_new(&pool_ops, self,
 					 (size_t)self->options.max_connections,
 					 node_path);
-	if (!self->spool_dir || !self->pool) {
+	self->states = hbase_state_cache_new(self->options.state_cache_ms);
+	if (!self->spool_dir || !self->pool ||
+	    (self->options.state_cache_ms > 0 && !self->states)) {
 		hbase_close(&self->base);
 		return crash_error_set(error, -ENOMEM, "out of memory");
 	}
@@ -328,6 +342,8 @@ static void hbase_describe(struct crash_store *store, json_t *stats)
 	json_object_set_new(stats, "chunked",
 			    json_boolean(self->options.chunked));
 	json_object_set_new(stats, "days", json_integer(self->options.days));
+	json_object_set_new(stats, "state_cache_ms",
+			    json_integer(self->options.state_cache_ms));
 	json_object_set_new(stats, "connections",
 			    json_integer((json_int_t)connection_pool_open_count(
 				    self->pool)));

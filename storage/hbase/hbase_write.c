@@ -471,7 +471,7 @@ static int save_raw_leased(struct hbase_store *self,
 	return result;
 }
 
-int hbase_save_raw_crash(struct crash_store *store, struct crash_call *call,
+static int save_raw_crash_now(struct crash_store *store, struct crash_call *call,
 			 const char *crash_id,
 			 const struct crash_blob *raw_crash,
 			 const struct crash_dump *dumps, size_t dump_count)
@@ -508,7 +508,7 @@ int hbase_save_raw_crash(struct crash_store *store, struct crash_call *call,
 	return result;
 }
 
-int hbase_save_dump(struct crash_store *store, struct crash_call *call,
+static int save_dump_now(struct crash_store *store, struct crash_call *call,
 		    const char *crash_id, const struct crash_dump *dump)
 {
 	struct hbase_store *self = hbase_store_from(store);
@@ -698,7 +698,7 @@ static int save_processed_leased(struct hbase_store *self,
 	return result;
 }
 
-int hbase_save_processed(struct crash_store *store, struct crash_call *call,
+static int save_processed_now(struct crash_store *store, struct crash_call *call,
 			 const char *crash_id,
 			 const struct crash_blob *processed)
 {
@@ -828,7 +828,7 @@ done:
 	return result;
 }
 
-int hbase_set_part_mtime(struct crash_store *store, struct crash_call *call,
+static int set_part_mtime_now(struct crash_store *store, struct crash_call *call,
 			 const char *crash_id, const struct crash_part *part,
 			 const struct timespec *mtime)
 {
@@ -862,5 +862,58 @@ int hbase_set_part_mtime(struct crash_store *store, struct crash_call *call,
 	if (jsonz_fd >= 0)
 		close(jsonz_fd);
 	hbase_state_release(&state);
+	return result;
+}
+
+/* The crash's cached state is forgotten before and after the write
+ * (hbase_state_cache.h). */
+int hbase_save_raw_crash(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id,
+			 const struct crash_blob *raw_crash,
+			 const struct crash_dump *dumps, size_t dump_count)
+{
+	struct hbase_store *self = hbase_store_from(store);
+	hbase_forget_state(self, crash_id);
+	int result = save_raw_crash_now(store, call, crash_id, raw_crash, dumps,
+				    dump_count);
+	hbase_forget_state(self, crash_id);
+	return result;
+}
+
+/* The crash's cached state is forgotten before and after the write
+ * (hbase_state_cache.h). */
+int hbase_save_dump(struct crash_store *store, struct crash_call *call,
+		    const char *crash_id, const struct crash_dump *dump)
+{
+	struct hbase_store *self = hbase_store_from(store);
+	hbase_forget_state(self, crash_id);
+	int result = save_dump_now(store, call, crash_id, dump);
+	hbase_forget_state(self, crash_id);
+	return result;
+}
+
+/* The crash's cached state is forgotten before and after the write
+ * (hbase_state_cache.h). */
+int hbase_save_processed(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id,
+			 const struct crash_blob *processed)
+{
+	struct hbase_store *self = hbase_store_from(store);
+	hbase_forget_state(self, crash_id);
+	int result = save_processed_now(store, call, crash_id, processed);
+	hbase_forget_state(self, crash_id);
+	return result;
+}
+
+/* The crash's cached state is forgotten before and after the write
+ * (hbase_state_cache.h). */
+int hbase_set_part_mtime(struct crash_store *store, struct crash_call *call,
+			 const char *crash_id, const struct crash_part *part,
+			 const struct timespec *mtime)
+{
+	struct hbase_store *self = hbase_store_from(store);
+	hbase_forget_state(self, crash_id);
+	int result = set_part_mtime_now(store, call, crash_id, part, mtime);
+	hbase_forget_state(self, crash_id);
 	return result;
 }
