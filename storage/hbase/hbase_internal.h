@@ -172,8 +172,11 @@ int hbase_index_submission(struct hbase_store *self,
 			   struct crash_call *call,
 			   const struct hbase_submission *submission,
 			   const struct hbase_crash_state *before);
-/* The index rows of a crash made stale: its unprocessed and queue entry
- * (with the counters) and the rows keyed by timestamp. */
+/* Deletes the index rows keyed by a crash's submission time: its queue
+ * entry (current_legacy_unprocessed_size goes down if it was there), its
+ * unprocessed entry (current_unprocessed_size goes down if it was there
+ * and unprocessed says the crash leaves that state: a removal, not a move
+ * to a new submission time) and the submitted-time rows. */
 int hbase_index_forget_submission(struct hbase_store *self,
 				  struct hbase_client *client,
 				  struct crash_call *call,

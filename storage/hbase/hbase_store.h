@@ -6,7 +6,7 @@
  *    "timeout_ms": 5000, "max_cell_size": 10485760, "chunked": false,
  *    "days": 0, "scan_batch": 256, "max_connections": 16,
  *    "new_crash_limit": 1000000, "metrics": true,
- *    "table_prefix": "", "compression": "schema"}
+ *    "table_prefix": "", "compression": "schema", "state_cache_ms": 1000}
  *
  *   host, port, timeout_ms  the Thrift server (Socorro's hbase_host,
  *                      hbase_port, hbase_timeout); timeout_ms bounds each
@@ -28,6 +28,9 @@
  *   new_crash_limit    entries of one new_crashes pass at most (Socorro's)
  *   metrics            keep Socorro's metrics counters (A.5, A.6, A.8)
  *   table_prefix       before every table name (tests; "" for Socorro)
+ *   state_cache_ms     how long a crash's state (its parts, sizes,
+ *                      versions), once read, answers the stats and opens
+ *                      that follow (hbase_state_cache.h); 0: never
  *   compression        "schema": the families' compression of
  *                      analysis/hbase_schema (LZO mostly) at
  *                      --setup-store; or one codec for all ("NONE",
