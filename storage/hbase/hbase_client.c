@@ -231,11 +231,25 @@ static GPtrArray *byte_arrays(const char *const *texts, size_t count)
 	return array;
 }
 
+/* As hbase_text, with GLib's allocator (rows are freed with g_free). */
 static char *text_of(const GByteArray *bytes)
 {
 	if (!bytes)
 		return g_strdup("");
-	return g_strndup((const char *)bytes->data, bytes->len);
+	char *text = g_malloc(bytes->len + 1);
+	memcpy(text, bytes->data, bytes->len);
+	text[bytes->len] = '\0';
+	return text;
+}
+
+char *hbase_text(const unsigned char *bytes, size_t length)
+{
+	char *text = malloc(length + 1);
+	if (text) {
+		memcpy(text, bytes, length);
+		text[length] = '\0';
+	}
+	return text;
 }
 
 /* -- rows ---------------------------------------------------------------- */
@@ -582,7 +596,7 @@ int hbase_client_table_names(struct hbase_client *client,
 		char **out = calloc(names->len + 1, sizeof *out);
 		for (guint i = 0; out && i < names->len; i++) {
 			GByteArray *name = g_ptr_array_index(names, i);
-			out[i] = strndup((const char *)name->data, name->len);
+			out[i] = hbase_text(name->data, name->len);
 			if (!out[i]) {
 				for (guint j = 0; j < i; j++)
 					free(out[j]);

@@ -79,6 +79,9 @@ struct hbase_row {
 };
 
 void hbase_row_release(struct hbase_row *row);
+/* bytes (not NUL-terminated, as HBase sends them) as a malloc'd C string;
+ * NULL if out of memory. */
+char *hbase_text(const unsigned char *bytes, size_t length);
 void hbase_rows_free(struct hbase_row *rows, size_t count);
 /* The cell of column in row, or NULL. */
 const struct hbase_cell *hbase_row_cell(const struct hbase_row *row,

@@ -327,14 +327,18 @@ int hbase_index_remove_crash(struct hbase_store *self,
 	const struct hbase_cell *hang = hbase_row_cell(&row, "ids:hang");
 	const struct hbase_cell *signature =
 		hbase_row_cell(&row, "processed_data:signature");
-	char *hang_id = hang ? strndup((const char *)hang->value,
-				       hang->value_length)
+	char *hang_id = hang ? hbase_text(hang->value, hang->value_length)
 			     : NULL;
 	char *signature_key = NULL;
-	if (signature &&
-	    asprintf(&signature_key, "%.*s%s", (int)signature->value_length,
-		     (const char *)signature->value, crash_id) < 0)
-		signature_key = NULL;
+	if (signature) {
+		size_t length = signature->value_length;
+		signature_key = malloc(length + CRASH_ID_LENGTH + 1);
+		if (signature_key) {
+			memcpy(signature_key, signature->value, length);
+			memcpy(signature_key + length, crash_id,
+			       CRASH_ID_LENGTH + 1);
+		}
+	}
 	hbase_row_release(&row);
 	if ((hang && !hang_id) || (signature && !signature_key))
 		result = out_of_memory(call);

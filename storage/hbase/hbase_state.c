@@ -42,7 +42,7 @@ void hbase_state_release(struct hbase_crash_state *state)
 
 static char *text_value(const struct hbase_cell *cell)
 {
-	return strndup((const char *)cell->value, cell->value_length);
+	return hbase_text(cell->value, cell->value_length);
 }
 
 static struct hbase_part_info *add_part(struct hbase_crash_state *state,
