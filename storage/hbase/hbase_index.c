@@ -23,6 +23,7 @@
  * crash counts.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +189,23 @@ int hbase_index_submission(struct hbase_store *self,
 	for (size_t i = 0; result == 0 && i < 2; i++)
 		result = put_one(self, client, call, always[i], key,
 				 "ids:ooid", submission->crash_id);
-	for (size_t i = 0; result == 0 && submission->legacy && i < 2; i++)
+	/* The queue entry carries a version of this save, so that the ack
+	 * of an entry a pass yielded before the crash was saved again leaves
+	 * the new save queued (hbase_queue.c). */
+	char version[24];
+	snprintf(version, sizeof version, "%016" PRIx64, hbase_new_version());
+	struct hbase_mutation entry[2] = {
+		{ .column = "ids:ooid", .value = submission->crash_id,
+		  .value_length = strlen(submission->crash_id) },
+		{ .column = HBASE_QUEUE_VERSION, .value = version,
+		  .value_length = strlen(version) },
+	};
+	if (result == 0 && submission->legacy)
+		result = hbase_client_mutate_row(
+			client, call,
+			hbase_table(self, HBASE_INDEX_LEGACY_UNPROCESSED_FLAG),
+			key, entry, 2);
+	for (size_t i = 1; result == 0 && submission->legacy && i < 2; i++)
 		result = put_one(self, client, call, legacy[i], key,
 				 "ids:ooid", submission->crash_id);
 	free(key);

@@ -164,9 +164,13 @@ static int take_any(void *ctx, const char *key)
 {
 	struct page_fill *fill = ctx;
 	const char *crash_id = hbase_row_key_crash_id(key);
+	/* The directory is on the radix path of a crash with the prefix
+	 * whose depth reaches it (a shallower crash ends above it). */
+	size_t levels = strlen(fill->prefix) / 2;
 	if (!crash_id || strncmp(crash_id, fill->prefix,
 				 strlen(fill->prefix)) != 0 ||
-	    strncmp(crash_id + CRASH_ID_LENGTH - 6, fill->day + 2, 6) != 0)
+	    strncmp(crash_id + CRASH_ID_LENGTH - 6, fill->day + 2, 6) != 0 ||
+	    crash_id_depth(crash_id) < (int)levels)
 		return 0;
 	fill->page->count = 1;
 	return 1;
@@ -198,7 +202,7 @@ int hbase_stat_radix_dir(struct crash_store *store, struct crash_call *call,
 		snprintf(start, sizeof start, "%c%s%s", *salt, day + 2,
 			 prefix);
 		next_prefix(start, stop, sizeof stop);
-		result = scan_keys(self, client, call, start, stop, 1,
+		result = scan_keys(self, client, call, start, stop, 16,
 				   take_any, &fill);
 	}
 	hbase_lease_put(self, client);

@@ -12,6 +12,14 @@
  * ack_crash deletes that row and decrements the counter, after the
  * consumer is done with it.
  *
+ * Each entry's token also carries the version of the save that queued it
+ * (ids:crashfs.version, written with ids:ooid): a crash saved again after
+ * a pass yielded it is queued again under the same row, and the ack of
+ * the old entry then leaves it there (0, as if taken: the consumer's work
+ * is done, the new save waits for the next pass).  Between the ack's read
+ * of the version and its delete a save of the same crash could be lost
+ * from the queue: HBase's Thrift v1 has no checkAndDelete.
+ *
  * The merge reads each salt in batches (scan_batch rows, the scanner
  * opened, read and closed within one lease) and resumes after the last
  * key it read: no scanner and no connection is held while entries are
@@ -31,7 +39,21 @@ static const char salts[] = "0123456789abcdef";
 struct queued {
 	char *key;
 	char crash_id[CRASH_ID_LENGTH + 1];
+	uint64_t version; /* 0: a row without one (Socorro's) */
 };
+
+/* The save a queue row says it holds; 0 when it does not say. */
+static uint64_t row_version(const struct hbase_row *row)
+{
+	const struct hbase_cell *cell = hbase_row_cell(row, HBASE_QUEUE_VERSION);
+	char text[24];
+	if (!cell || cell->value_length == 0 ||
+	    cell->value_length >= sizeof text)
+		return 0;
+	memcpy(text, cell->value, cell->value_length);
+	text[cell->value_length] = '\0';
+	return strtoull(text, NULL, 16);
+}
 
 /* One salt's part of the merge. */
 struct salt_stream {
@@ -67,6 +89,7 @@ static bool entry_of(const struct hbase_row *row, struct queued *entry)
 	    row->key[0] != entry->crash_id[0] ||
 	    strcmp(row->key + length - CRASH_ID_LENGTH, entry->crash_id) != 0)
 		return false;
+	entry->version = row_version(row);
 	entry->key = strdup(row->key);
 	return entry->key != NULL;
 }
@@ -74,14 +97,15 @@ static bool entry_of(const struct hbase_row *row, struct queued *entry)
 static int fetch(struct hbase_store *self, struct crash_call *call,
 		 struct salt_stream *stream)
 {
-	static const char *const columns[] = { "ids:ooid" };
+	static const char *const columns[] = { "ids:ooid",
+					       HBASE_QUEUE_VERSION };
 	char bare[2] = { stream->salt, '\0' }, stop[2] = { stream->salt + 1,
 							    '\0' };
 	struct hbase_scan scan = {
 		.start_row = stream->resume ? stream->resume : bare,
 		.stop_row = stop,
 		.columns = columns,
-		.column_count = 1,
+		.column_count = 2,
 		.caching = self->options.scan_batch,
 	};
 	stream_clear(stream);
@@ -180,6 +204,7 @@ int hbase_new_crashes(struct crash_store *store, struct crash_call *call,
 		memset(&entry, 0, sizeof entry);
 		memcpy(entry.crash_id, queued->crash_id, CRASH_ID_LENGTH + 1);
 		entry.token.issuer = store;
+		entry.token.value[0] = queued->version;
 		size_t length = strlen(queued->key) - 1 - CRASH_ID_LENGTH;
 		memcpy(entry.token.where, queued->key + 1, length);
 		entry.token.where[length] = '\0';
@@ -192,70 +217,68 @@ int hbase_new_crashes(struct crash_store *store, struct crash_call *call,
 	return result;
 }
 
-/* The queue row of an entry: from its token, or, for an entry another
- * store yielded, from the crash's submission time. */
-static int entry_key(struct hbase_store *self, struct hbase_client *client,
-		     struct crash_call *call,
+/* The queue row of an entry this store yielded: its token's timestamp
+ * part (a zone suffix was cut when the key was made) between the salt and
+ * the id. */
+static int entry_key(struct hbase_store *self, struct crash_call *call,
 		     const struct crash_queue_entry *entry, char **key)
 {
 	*key = NULL;
-	if (entry->token.issuer == &self->base && entry->token.where[0]) {
-		/* where is the key's timestamp part as it is (a zone suffix
-		 * was cut when the key was made). */
-		if (asprintf(key, "%c%s%s", entry->crash_id[0],
-			     entry->token.where, entry->crash_id) < 0) {
-			*key = NULL;
-			return crash_error_set(&call->error, -ENOMEM,
-					       "out of memory");
-		}
-		return 0;
+	if (entry->token.issuer != &self->base || !entry->token.where[0])
+		return crash_error_set(&call->error, -EINVAL,
+				       "%s: the queue entry of %s was not "
+				       "yielded by this store",
+				       self->base.node_path, entry->crash_id);
+	if (asprintf(key, "%c%s%s", entry->crash_id[0], entry->token.where,
+		     entry->crash_id) < 0) {
+		*key = NULL;
+		return crash_error_set(&call->error, -ENOMEM, "out of memory");
 	}
-	struct hbase_crash_state state;
-	int result = hbase_state_read(self, client, call, entry->crash_id,
-				      &state);
-	if (result == 0 && !state.submitted)
-		result = crash_error_set(&call->error, -ENOENT,
-					 "crash %s is not queued",
-					 entry->crash_id);
-	if (result == 0) {
-		*key = hbase_timestamped_key(entry->crash_id, state.submitted);
-		if (!*key)
-			result = crash_error_set(&call->error, -ENOMEM,
-						 "out of memory");
-	}
-	hbase_state_release(&state);
-	return result;
+	return 0;
 }
 
 int hbase_ack_crash(struct crash_store *store, struct crash_call *call,
 		    const struct crash_queue_entry *entry)
 {
 	struct hbase_store *self = hbase_store_from(store);
-	if (!crash_id_is_valid(entry->crash_id))
-		return crash_error_set(&call->error, -ENOENT,
-				       "%s is not a crash id", entry->crash_id);
-	struct hbase_client *client;
-	int result = hbase_lease_get(self, call, &client);
+	char *key = NULL;
+	int result = crash_id_is_valid(entry->crash_id)
+			     ? entry_key(self, call, entry, &key)
+			     : crash_error_set(&call->error, -EINVAL,
+					       "%s is not a crash id",
+					       entry->crash_id);
 	if (result < 0)
 		return result;
-	char *key = NULL;
+	struct hbase_client *client;
+	result = hbase_lease_get(self, call, &client);
+	if (result < 0) {
+		free(key);
+		return result;
+	}
+	static const char *const columns[] = { "ids:ooid",
+					       HBASE_QUEUE_VERSION };
+	struct hbase_row row;
 	bool queued = false;
-	result = entry_key(self, client, call, entry, &key);
-	if (result == 0)
-		result = hbase_row_exists(self, client, call,
-					  HBASE_INDEX_LEGACY_UNPROCESSED_FLAG,
-					  key, "ids:ooid", &queued);
+	result = hbase_client_get_row(
+		client, call,
+		hbase_table(self, HBASE_INDEX_LEGACY_UNPROCESSED_FLAG), key,
+		columns, 2, &row, &queued);
+	uint64_t version = queued ? row_version(&row) : 0;
+	hbase_row_release(&row);
 	if (result == 0 && !queued)
 		result = crash_error_set(&call->error, -ENOENT,
 					 "crash %s is not queued (acknowledged "
 					 "already?)",
 					 entry->crash_id);
-	if (result == 0)
+	/* Saved again since the pass: that save stays queued. */
+	bool newer = entry->token.value[0] && version &&
+		     version != entry->token.value[0];
+	if (result == 0 && !newer)
 		result = hbase_client_delete_row(
 			client, call,
 			hbase_table(self, HBASE_INDEX_LEGACY_UNPROCESSED_FLAG),
 			key);
-	if (result == 0) {
+	if (result == 0 && !newer) {
 		hbase_delete_done(self);
 		result = hbase_queue_gauge(
 			self, client, call,

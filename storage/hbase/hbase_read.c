@@ -314,8 +314,17 @@ static int part_bytes(struct hbase_store *self, struct crash_call *call,
 		close(fd);
 		return result;
 	}
-	lseek(fd, 0, SEEK_SET);
-	*fd_out = fd;
+	/* Handed out read-only, as the cache's are. */
+	char self_path[64];
+	snprintf(self_path, sizeof self_path, "/proc/self/fd/%d", fd);
+	int read_only = open(self_path, O_RDONLY | O_CLOEXEC);
+	int saved = errno;
+	close(fd);
+	if (read_only < 0)
+		return crash_error_set(&call->error, -saved,
+				       "%s: reopening a part read-only: %s",
+				       self->base.node_path, strerror(saved));
+	*fd_out = read_only;
 	*size_out = st.st_size;
 	return 0;
 }

@@ -47,6 +47,11 @@
  *                                  chunk n of a dump larger than
  *                                  max_cell_size ("chunked": true); the
  *                                  '@' can be in no dump name
+ * and in the queue's rows (crash_reports_index_legacy_unprocessed_flag),
+ * next to Socorro's ids:ooid:
+ *   ids:crashfs.version            the save that queued the crash (the ack
+ *                                  of an older save's entry leaves it
+ *                                  queued)
  *
  * Pure data and functions; any thread.
  */
@@ -140,6 +145,9 @@ void hbase_chunk_column(const char *data_column, uint64_t version,
 			unsigned index, char out[HBASE_COLUMN_MAX]);
 /* True for a chunk column of data_column (any version). */
 bool hbase_is_chunk_column(const char *column, const char *data_column);
+
+/* The column of a queue row saying which save queued it. */
+#define HBASE_QUEUE_VERSION "ids:crashfs.version"
 
 /* A part as crashfs recorded it. */
 struct hbase_part_meta {
