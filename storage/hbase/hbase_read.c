@@ -106,7 +106,8 @@ static int changed(struct fill *fill, struct crash_call *call)
 		fill->self->base.node_path, fill->crash_id);
 }
 
-/* One cell of the crash's row, by column; *cell_row owns it. */
+/* Cells of the crash's row, by column, into row (the caller releases
+ * it); the row gone meanwhile is a change. */
 static int fetch_cells(struct fill *fill, struct hbase_client *client,
 		       struct crash_call *call, const char *const *columns,
 		       size_t count, struct hbase_row *row)
@@ -174,10 +175,7 @@ static int fill_cell(struct fill *fill, struct hbase_client *client,
 		     struct crash_call *call, int fd)
 {
 	char data[HBASE_COLUMN_MAX];
-	if (fill->info.part.type == CRASH_PART_RAW_CRASH)
-		snprintf(data, sizeof data, "meta_data:json");
-	else
-		hbase_part_data_column(&fill->info.part, data);
+	hbase_part_data_column(&fill->info.part, data);
 	const char *columns[] = { data };
 	struct hbase_row row;
 	int result = fetch_cells(fill, client, call, columns, 1, &row);
