@@ -24,6 +24,13 @@ no caller can work around:
    script refuses to run if the generator ever makes one, rather than
    guess.
 
+3. Every generated struct's *_get_type() registers its type on first use
+   with an unguarded `static GType type = 0; if (type == 0) ...`: two
+   threads making their first call at once both register it, and the
+   second gets G_TYPE_INVALID.  The script appends hbase_register_types(),
+   which calls every *_get_type() of the types header; the client calls it
+   once (g_once) before any object is made.
+
 Only the Python standard library is used; nothing generated is committed.
 """
 
@@ -71,6 +78,28 @@ def fix_types_source(text):
     return text.replace(include, include + '#include "hbase_bytes.h"\n', 1)
 
 
+GET_TYPE = re.compile(r"^GType (hbase_[a-z0-9_]+_get_type) \(void\);$",
+                      re.MULTILINE)
+REGISTER = "void hbase_register_types (void);\n"
+
+
+def add_registration(types_header, types_source):
+    """hbase_register_types(): every struct type registered at once."""
+    names = GET_TYPE.findall(types_header)
+    if not names:
+        raise SystemExit("generate.py: no *_get_type in the types header")
+    guard = types_header.rindex("#endif")
+    header = (types_header[:guard] +
+              "/* Added by storage/hbase/generate.py: registers every type "
+              "above;\n * call it once (one thread) before the types are "
+              "used. */\n" + REGISTER + "\n" + types_header[guard:])
+    source = types_source + (
+        "\n/* Added by storage/hbase/generate.py (see its header). */\n"
+        "void\nhbase_register_types (void)\n{\n" +
+        "".join("  (void) %s ();\n" % name for name in names) + "}\n")
+    return header, source
+
+
 def main(argv):
     if len(argv) != 4:
         raise SystemExit("usage: generate.py THRIFT IDL OUTDIR")
@@ -78,9 +107,15 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="hbase-gen-") as scratch:
         subprocess.run([thrift, "--gen", "c_glib", "-out", scratch, idl],
                        check=True)
+        texts = {}
         for name in OUTPUTS:
             with open(os.path.join(scratch, name)) as f:
-                text = f.read()
+                texts[name] = f.read()
+        texts["hbase_hbase_types.h"], texts["hbase_hbase_types.c"] = \
+            add_registration(texts["hbase_hbase_types.h"],
+                             texts["hbase_hbase_types.c"])
+        for name in OUTPUTS:
+            text = texts[name]
             if name == "hbase_hbase_types.c":
                 text = fix_types_source(text)
             if name == "hbase_hbase.c" and \

@@ -40,8 +40,20 @@ struct declared {
 	HbaseAlreadyExists *exists;
 };
 
+static gpointer register_types(gpointer unused)
+{
+	hbase_register_types();
+	(void)hbase_hbase_client_get_type();
+	(void)hbase_socket_get_type();
+	return NULL;
+}
+
 struct hbase_client *hbase_client_new(const struct hbase_endpoint *endpoint)
 {
+	/* The generated types register themselves on first use without a
+	 * lock (generate.py): all of them, once, before any thread uses one. */
+	static GOnce registered = G_ONCE_INIT;
+	g_once(&registered, register_types, NULL);
 	struct hbase_client *client = g_new0(struct hbase_client, 1);
 	client->host = g_strdup(endpoint->host);
 	client->port = endpoint->port;
