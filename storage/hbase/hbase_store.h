@@ -55,7 +55,9 @@
  *     expires the scanner of a dead connection).
  *   - new_crashes yields the legacy-unprocessed index (A.8), oldest
  *     submission first; ack_crash deletes the entry's index row and
- *     decrements current_legacy_unprocessed_size.  A pass takes nothing.
+ *     decrements current_legacy_unprocessed_size.  A pass takes nothing;
+ *     a crash saved again after a pass stays queued when the old entry is
+ *     acknowledged; an entry another store yielded is refused (EINVAL).
  *   - remove deletes the crash's row and its index rows (Socorro had no
  *     remove).
  *   - setup (crashfs --setup-store) creates the missing tables of A.2.
@@ -67,10 +69,14 @@
  * crash, not only for those of another process type; a crash re-saved with
  * another submission time leaves no stale index rows; a processed crash
  * whose raw crash is absent is stored (Socorro raised CrashIDNotFound); a
- * timestamp shorter than six characters is a key, not an IndexError.
+ * raw crash without submitted_timestamp is stored under its id's day at
+ * midnight UTC (Socorro raised KeyError), so saving it again keys the same
+ * index rows; a timestamp shorter than six characters is a key, not an
+ * IndexError.
  *
  * Threads: CRASH_STORE_PARALLEL: each thread works on a connection of its
- * own (connection_pool.h); the store's own state is atomic.
+ * own (connection_pool.h); the store's counters are atomic and its state
+ * cache has a lock of its own.
  */
 #ifndef CRASHFS_STORAGE_HBASE_HBASE_STORE_H
 #define CRASHFS_STORAGE_HBASE_HBASE_STORE_H
