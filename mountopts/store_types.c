@@ -16,6 +16,9 @@
 #if CRASHFS_HAVE_RABBITMQ
 #include "storage/rabbitmq/rabbitmq_store.h"
 #endif
+#if CRASHFS_HAVE_HBASE
+#include "storage/hbase/hbase_store.h"
+#endif
 
 const struct crash_store_type crashfs_store_types[] = {
 	{ .name = "fs", .open = fs_store_open_json },
@@ -35,6 +38,15 @@ const struct crash_store_type crashfs_store_types[] = {
 	{ .name = "postgresql",
 	  .missing = "crashfs was built without libpq (apt-get install "
 		     "libpq-dev, then rebuild)" },
+#endif
+#if CRASHFS_HAVE_HBASE
+	{ .name = "hbase",
+	  .open = hbase_store_open_json,
+	  .takes_default_retry = true },
+#else
+	{ .name = "hbase",
+	  .missing = "crashfs was built without thrift c_glib "
+		     "(libthrift-c-glib-dev and thrift-compiler)" },
 #endif
 	{ .name = "faulty",
 	  .open = faulty_store_open_json,
