@@ -206,6 +206,37 @@ static size_t last_taker(struct crash_store *const *members, size_t count,
 	return count;
 }
 
+/* A raw crash saved with its dumps: a member that keeps no dumps (a
+ * PostgreSQL store, a queue) gets the raw crash alone, the others keep
+ * the dumps.  Returns false if no member keeps dumps at all. */
+static bool dumps_have_a_keeper(struct crash_store *const *members,
+				size_t count,
+				const struct store_operation *operation)
+{
+	if (operation->kind != STORE_OP_SAVE_RAW_CRASH ||
+	    operation->dump_count == 0)
+		return true;
+	for (size_t i = 0; i < count; i++)
+		if (store_operation_available(members[i], STORE_OP_SAVE_DUMP))
+			return true;
+	return false;
+}
+
+static const struct store_operation *
+operation_for_member(struct crash_store *member,
+		     const struct store_operation *operation,
+		     struct store_operation *without_dumps)
+{
+	if (operation->kind != STORE_OP_SAVE_RAW_CRASH ||
+	    operation->dump_count == 0 ||
+	    store_operation_available(member, STORE_OP_SAVE_DUMP))
+		return operation;
+	*without_dumps = *operation;
+	without_dumps->dumps = NULL;
+	without_dumps->dump_count = 0;
+	return without_dumps;
+}
+
 int container_broadcast(struct crash_store *container,
 			struct crash_store *const *members, size_t count,
 			struct crash_call *call,
@@ -219,11 +250,17 @@ int container_broadcast(struct crash_store *container,
 	char what[160];
 	int result;
 
+	store_operation_describe(operation, what, sizeof what);
+	if (!dumps_have_a_keeper(members, count, operation))
+		return crash_error_set(&call->error, -ENOTSUP,
+				       "%s: %s: no store in this %s keeps "
+				       "dumps: nothing saved",
+				       container->node_path, what,
+				       container->ops->type_name);
 	result = unadoptable_operation_init(&copy, operation, call);
 	if (result < 0)
 		return result;
 	store_failures_init(&failures);
-	store_operation_describe(operation, what, sizeof what);
 	for (size_t i = 0; i < count; i++) {
 		struct crash_store *member = members[i];
 		if (!store_operation_available(member, operation->kind))
@@ -234,9 +271,13 @@ int container_broadcast(struct crash_store *container,
 			return interrupted(container, call, &failures, what);
 		}
 		tried++;
-		result = store_operation_run(member, call,
+		struct store_operation without_dumps;
+		result = store_operation_run(
+			member, call,
+			operation_for_member(member,
 					     i == adopter ? operation
-							  : &copy.operation);
+							  : &copy.operation,
+					     &without_dumps));
 		if (result >= 0) {
 			done++;
 		} else if (result == -EINTR) {

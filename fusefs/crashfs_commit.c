@@ -250,9 +250,9 @@ int crashfs_commit_closed(struct crashfs *fs, struct staged_file *file)
 	return result;
 }
 
-bool crashfs_store_can_save(struct crashfs *fs, const struct crash_part *part)
+static bool store_can_save(struct crashfs *fs, enum crash_part_type type)
 {
-	switch (part->type) {
+	switch (type) {
 	case CRASH_PART_RAW_CRASH:
 		return crash_store_can(fs->store, save_raw_crash);
 	case CRASH_PART_DUMP:
@@ -261,4 +261,32 @@ bool crashfs_store_can_save(struct crashfs *fs, const struct crash_part *part)
 		return crash_store_can(fs->store, save_processed);
 	}
 	return false;
+}
+
+static const char *part_type_plural(enum crash_part_type type)
+{
+	switch (type) {
+	case CRASH_PART_RAW_CRASH:
+		return "raw crashes";
+	case CRASH_PART_DUMP:
+		return "dumps";
+	case CRASH_PART_PROCESSED:
+		return "processed crashes";
+	}
+	return "parts";
+}
+
+int crashfs_check_can_save(struct crashfs *fs, const char *operation,
+			   const char *path, const struct crash_part *part)
+{
+	if (store_can_save(fs, part->type))
+		return 0;
+	/* A store that saves nothing is read-only; one that saves other
+	 * parts does not support this one (a PostgreSQL store and dumps). */
+	bool saves_something = store_can_save(fs, CRASH_PART_RAW_CRASH) ||
+			       store_can_save(fs, CRASH_PART_DUMP) ||
+			       store_can_save(fs, CRASH_PART_PROCESSED);
+	return crashfs_report(fs, saves_something ? -ENOTSUP : -EROFS,
+			      operation, path, "the store keeps no %s",
+			      part_type_plural(part->type));
 }

@@ -256,10 +256,10 @@ int crashfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (!file) {
 		if (view.kind == VIEW_STAGED_NAME)
 			return -ENOENT;
-		if (!crashfs_store_can_save(fs, &view.part))
-			return crashfs_report(
-				fs, -EROFS, "truncate", path,
-				"the store does not accept this part");
+		result = crashfs_check_can_save(fs, "truncate", path,
+						&view.part);
+		if (result < 0)
+			return result;
 		/* No handle: stage, truncate and commit at once. */
 		result = crashfs_stage_stored_part(fs, path, &view, size, &file);
 		if (result < 0)
@@ -548,11 +548,13 @@ int crashfs_rename(const char *from, const char *to, unsigned int flags)
 			fs, -EINVAL, "rename", to,
 			"not a part file name or a temporary name");
 	}
-	if (to_view.kind == VIEW_PART_FILE &&
-	    !crashfs_store_can_save(fs, &to_view.part)) {
-		staging_put(file);
-		return crashfs_report(fs, -EROFS, "rename", to,
-				      "the store does not accept this part");
+	if (to_view.kind == VIEW_PART_FILE) {
+		int refused = crashfs_check_can_save(fs, "rename", to,
+						     &to_view.part);
+		if (refused < 0) {
+			staging_put(file);
+			return refused;
+		}
 	}
 	if ((flags & RENAME_NOREPLACE) && part_exists(fs, to, &to_view)) {
 		staging_put(file);

@@ -129,8 +129,10 @@ int crashfs_commit_if_dirty(struct crashfs *fs, struct staged_file *file,
  * dirty part file unless its last failure was reported, then leaves it to
  * the store (out of the staging table) if nobody opened it meanwhile. */
 int crashfs_commit_closed(struct crashfs *fs, struct staged_file *file);
-/* Does the store accept saving this kind of part? */
-bool crashfs_store_can_save(struct crashfs *fs, const struct crash_part *part);
+/* 0 if the store saves this kind of part; else logs why and returns
+ * -ENOTSUP (the store saves other parts) or -EROFS (it saves none). */
+int crashfs_check_can_save(struct crashfs *fs, const char *operation,
+			   const char *path, const struct crash_part *part);
 
 /* crashfs_files.c */
 int crashfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,

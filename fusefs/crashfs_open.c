@@ -320,9 +320,12 @@ static int open_once(const char *path, struct fuse_file_info *fi)
 
 	if (fs->settings.read_only)
 		return crashfs_refuse_read_only(fs, "open", path);
-	if (view.kind == VIEW_PART_FILE && !crashfs_store_can_save(fs, &view.part))
-		return crashfs_report(fs, -EROFS, "open", path,
-				      "the store does not accept this part");
+	if (view.kind == VIEW_PART_FILE) {
+		int refused = crashfs_check_can_save(fs, "open", path,
+						     &view.part);
+		if (refused < 0)
+			return refused;
+	}
 	if (truncating) {
 		if (view.kind == VIEW_STAGED_NAME) {
 			struct staged_file *file =
@@ -356,9 +359,9 @@ static int create_once(const char *path, mode_t mode, struct fuse_file_info *fi)
 			"<id>.<name>.dump, <id>.jsonz) or a "
 			"temporary name of one (.<part>.<tag>)");
 	/* A temporary is checked as the part it will be renamed to. */
-	if (!crashfs_store_can_save(fs, &view.part))
-		return crashfs_report(fs, -EROFS, "create", path,
-				      "the store does not accept this part");
+	result = crashfs_check_can_save(fs, "create", path, &view.part);
+	if (result < 0)
+		return result;
 
 	/* The kernel creates when it knows no such name; the mount may know
 	 * one all the same (a racing writer, a cache that expired). */

@@ -45,8 +45,9 @@ const struct crash_store_type crashfs_store_types[] = {
 	  .takes_default_retry = true },
 #else
 	{ .name = "hbase",
-	  .missing = "crashfs was built without thrift c_glib "
-		     "(libthrift-c-glib-dev and thrift-compiler)" },
+	  .missing = "crashfs was built without thrift c_glib (apt-get "
+		     "install libthrift-c-glib-dev thrift-compiler, then "
+		     "rebuild)" },
 #endif
 	{ .name = "faulty",
 	  .open = faulty_store_open_json,

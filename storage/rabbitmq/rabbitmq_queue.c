@@ -441,17 +441,17 @@ static int ack_held(struct rabbitmq_store *self, struct crash_call *call,
 		    const struct crash_queue_entry *entry)
 {
 	struct rabbitmq_consumer *consumer = &self->consumer;
-	if (consumer->connection &&
-	    rabbitmq_connection_has_input(consumer->connection)) {
-		/* Closed by the broker: its deliveries are queued again. */
-		consumer->connection->broken = true;
-		drop_connection(self);
-	}
-	if (!consumer->connection ||
-	    entry->token.value[0] >> 32 != consumer->generation)
-		return crash_error_set(&call->error, -ENOENT,
-				       "crash %s is not held any more: its "
-				       "delivery was on a connection closed "
+	/* While the broker is unreachable the failure is operational (the
+	 * retry policy waits); once it is back, an entry of a connection
+	 * lost since is still queued, on the broker: not "not here", and no
+	 * retry can ack it (only a new pass can). */
+	int result = consumer_ready(self, call);
+	if (result < 0)
+		return result;
+	if (entry->token.value[0] >> 32 != consumer->generation)
+		return crash_error_set(&call->error, -EIO,
+				       "crash %s not acknowledged: its "
+				       "delivery was on a connection lost "
 				       "since, and the broker delivers it "
 				       "again",
 				       entry->crash_id);
@@ -465,7 +465,7 @@ static int ack_held(struct rabbitmq_store *self, struct crash_call *call,
 				       "crash %s is not held (acknowledged "
 				       "already?)",
 				       entry->crash_id);
-	int result = send_acks(self, call, &consumer->held[index], count);
+	result = send_acks(self, call, &consumer->held[index], count);
 	if (result < 0) {
 		/* The delivery is gone with its connection: a retry cannot
 		 * acknowledge it, the broker delivers it again. */

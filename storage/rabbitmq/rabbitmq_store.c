@@ -96,6 +96,13 @@ static int rabbitmq_save_raw_crash(struct crash_store *store,
 	struct rabbitmq_store *self = rabbitmq_store_of(store);
 	bool filter = self->options.filter_on_legacy_processing;
 
+	/* A caller handing dumps to a queue would lose them: told, and
+	 * nothing queued (in a container the other stores keep them). */
+	if (dump_count > 0)
+		return crash_error_set(&call->error, -ENOTSUP,
+				       "%s: save_raw_crash %s: a queue keeps "
+				       "no dumps (%zu given): nothing queued",
+				       store->node_path, crash_id, dump_count);
 	if (filter) {
 		json_t *parsed = NULL;
 		const json_t *document = raw_crash ? raw_crash->json : NULL;

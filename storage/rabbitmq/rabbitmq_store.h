@@ -102,9 +102,12 @@
  * that received its messages (a count of the consumer connections this
  * store opened) in its high 32 bits and the entry's serial number in its
  * low ones, value[1] the serial of its newest message when the pass
- * yielded it, where the role of its queue ("priority").  The token of a
- * connection that is gone is -ENOENT ("not held any more": the broker
- * delivers the message again, and a pass yields it under a new token).
+ * yielded it, where the role of its queue ("priority").  An ack while the
+ * broker is unreachable fails operationally (the retry policy waits);
+ * once it is reachable, the ack of a token of a connection lost since
+ * fails with -EIO, not retried: the message is still queued (the broker
+ * delivers it again, and a pass yields it under a new token), so it is
+ * not "not here".
  * ack_crash acknowledges the messages its token covers and then waits
  * for the answer of a synchronous request on the same channel
  * (basic.qos), so a returned 0 means the broker processed the acks.  An

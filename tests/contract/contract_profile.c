@@ -58,11 +58,11 @@ static const struct contract_profile profiles[] = {
 	},
 	{
 		.name = "queue_only",
-		.promise = "saves accepted and raw crashes queued; nothing "
-			   "kept, reads and removes refused",
+		.promise = "raw crashes queued, nothing kept; dumps and "
+			   "processed crashes, reads and removes refused",
 		.raw_crash = PART_DROPPED,
-		.dumps = PART_DROPPED,
-		.processed = PART_DROPPED,
+		.dumps = PART_REFUSED,
+		.processed = PART_REFUSED,
 		.reads = false,
 		.changes = false,
 		.part_versions = false,

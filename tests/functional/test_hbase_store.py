@@ -788,3 +788,42 @@ def test_round_trip_under_valgrind(crashfs_binary, sanitized, tables):
                             env=dict(os.environ, G_SLICE="always-malloc"))
     assert result.returncode == 0, result.stdout
     assert "ok roundtrip" in result.stdout
+
+
+# -- the store contract -------------------------------------------------------
+
+def contract_suite(crashfs_binary):
+    """build/fusefs/crashfs -> build/tests/contract/contract_suite"""
+    return Path(crashfs_binary).parent.parent / "tests" / "contract" / \
+        "contract_suite"
+
+
+def test_the_store_contract(crashfs_binary, workdir, hbase_standin):
+    """tests/contract against the store, profile full (every part kept,
+    the legacy-unprocessed index as its queue); the error cases by the
+    stand-in's failure injection: SIGUSR1 makes every call fail with a
+    retriable IOError, SIGUSR2 ends it."""
+    suite = contract_suite(crashfs_binary)
+    assert os.access(suite, os.X_OK), "%s is not built" % suite
+    tables = Tables(hbase_standin.host, hbase_standin.port)
+    node = tables.node()
+    setup_store(crashfs_binary, write_config(workdir, node))
+    outage = workdir / "outage"
+    outage.write_text("#!/bin/sh\n"
+                      "case \"$1\" in\n"
+                      "begin) exec kill -USR1 %d ;;\n"
+                      "end) exec kill -USR2 %d ;;\n"
+                      "esac\nexit 2\n" % (hbase_standin.pid,
+                                          hbase_standin.pid))
+    outage.chmod(0o755)
+    result = subprocess.run(
+        [str(suite), "--profile", "full", "--outage", str(outage),
+         json.dumps(node)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=900, env=dict(os.environ, CRASHFS_TEST_TMPDIR=str(workdir)))
+    assert result.returncode == 0, result.stdout[-8000:]
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("FAIL")]
+    for case in ("save_and_read", "errors_operational", "queue_pass",
+                 "queue_saved_again", "paging", "remove"):
+        assert "PASS  " + case in lines, case

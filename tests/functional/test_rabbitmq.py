@@ -13,7 +13,10 @@ import errno
 import json
 import os
 import random
+import shlex
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -312,3 +315,45 @@ def datetime_after_the_slots():
     import datetime
     return datetime.datetime.now(datetime.timezone.utc) + \
         datetime.timedelta(minutes=1)
+
+
+# -- the store contract ---------------------------------------------------------
+
+def contract_suite(crashfs_binary):
+    """build/fusefs/crashfs -> build/tests/contract/contract_suite"""
+    return Path(crashfs_binary).parent.parent / "tests" / "contract" / \
+        "contract_suite"
+
+
+def test_the_store_contract(crashfs_binary, workdir, rabbitmq_server,
+                            rabbitmq_queues):
+    """tests/contract against the store, profile queue_only (raw crashes
+    queued, nothing kept, dumps and processed crashes refused); the error
+    cases with the broker stopped, then started again."""
+    suite = contract_suite(crashfs_binary)
+    assert os.access(suite, os.X_OK), "%s is not built" % suite
+    node = rmq.rabbitmq_node(rabbitmq_server, rabbitmq_queues)
+    service = rabbitmq_server.service
+    exports = "".join("export %s=%s\n" % (name, shlex.quote(str(value)))
+                      for name, value in service.environment.items())
+    command = "%s {} %s" % (shlex.quote(str(service.script)),
+                            shlex.quote(str(service.state_dir)))
+    outage = workdir / "outage"
+    outage.write_text(
+        "#!/bin/sh\n" + exports +
+        "case \"$1\" in\n"
+        "begin) exec %s ;;\n"
+        "end) exec %s ;;\n"
+        "esac\nexit 2\n" % (command.format("stop"), command.format("start")))
+    outage.chmod(0o755)
+    result = subprocess.run(
+        [str(suite), "--profile", "queue_only", "--outage", str(outage),
+         json.dumps(node)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=900, env=dict(os.environ, CRASHFS_TEST_TMPDIR=str(workdir)))
+    assert result.returncode == 0, result.stdout[-8000:]
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("FAIL")]
+    for case in ("save_and_read", "errors_operational", "queue_pass",
+                 "queue_saved_again"):
+        assert "PASS  " + case in lines, case

@@ -8,7 +8,8 @@ nothing for good (messages are held unacknowledged, at most queue_window
 of them) and a second pass yields the same entries with the same tokens;
 priority entries come first; one entry per crash id; an ack acknowledges
 on the connection that received the message, a second ack or a token the
-store did not give is ENOENT; closing the store or killing the process
+store did not give is ENOENT, one from a connection lost since is EIO
+(the broker delivers the message again); closing the store or killing the process
 gives the held messages back to the broker.
 """
 
@@ -228,7 +229,8 @@ def test_held_messages_come_back_when_the_process_is_killed(
 def test_a_connection_the_broker_closed_is_replaced(
         driver, rabbitmq_server, rabbitmq_queues):
     """An administrator closes every connection: the held deliveries go
-    back to the queue, their tokens are ENOENT, the next pass takes them
+    back to the queue, their acks fail (EIO: the entries are still queued,
+    on the broker), the next pass takes them
     again under new ones, and a save publishes on a new connection.  The
     driver keeps SIGPIPE's default action: it survives."""
     q = rabbitmq_queues
@@ -242,7 +244,7 @@ def test_a_connection_the_broker_closed_is_replaced(
         lambda: ready_count(rabbitmq_server, q.normal) == 2, 30)
 
     result, message = d.ack(old[0])
-    assert result == -errno.ENOENT
+    assert result == -errno.EIO
     assert "delivers it again" in message
     new = d.entries()
     assert [e.crash_id for e in new] == [ID_A, ID_B]

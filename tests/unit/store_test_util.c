@@ -35,6 +35,30 @@ int test_save_raw(struct crash_store *store, struct crash_call *call,
 	return result;
 }
 
+int test_save_raw_with_dump(struct crash_store *store, struct crash_call *call,
+			    const char *crash_id, const char *text,
+			    const char *dump_text)
+{
+	struct crash_blob blob;
+	struct crash_dump dump = { .dump_name = NULL };
+	json_t *json = json_loads(text, 0, NULL);
+	if (memory_blob(&blob, text, json) < 0) {
+		json_decref(json);
+		return -EIO;
+	}
+	if (memory_blob(&dump.blob, dump_text, NULL) < 0) {
+		close(blob.fd);
+		json_decref(json);
+		return -EIO;
+	}
+	int result = crash_store_save_raw_crash(store, call, crash_id, &blob,
+						&dump, 1);
+	close(dump.blob.fd);
+	close(blob.fd);
+	json_decref(json);
+	return result;
+}
+
 int test_save_dump(struct crash_store *store, struct crash_call *call,
 		   const char *crash_id, const char *dump_name,
 		   const char *text)

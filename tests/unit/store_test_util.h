@@ -29,6 +29,11 @@ extern const struct crash_part PROCESSED_PART;
  * without_json); returns the store's result. */
 int test_save_raw(struct crash_store *store, struct crash_call *call,
 		  const char *crash_id, const char *text, bool without_json);
+/* Saves text as the raw crash with dump_text as its main dump, in one
+ * save_raw_crash. */
+int test_save_raw_with_dump(struct crash_store *store, struct crash_call *call,
+			    const char *crash_id, const char *text,
+			    const char *dump_text);
 /* Saves text as the main dump (dump_name NULL) or a named dump. */
 int test_save_dump(struct crash_store *store, struct crash_call *call,
 		   const char *crash_id, const char *dump_name,

@@ -64,6 +64,106 @@ static void test_saves_go_to_every_member(void)
 	crash_store_close(f.poly);
 }
 
+/* A store that keeps raw crashes and no dumps (as PostgreSQL's and a
+ * queue do): a memory store behind a table without save_dump. */
+struct raw_only_store {
+	struct crash_store base;
+	struct crash_store *inner;
+};
+
+static void raw_only_close(struct crash_store *store);
+
+static int raw_only_save_raw_crash(struct crash_store *store,
+				   struct crash_call *call,
+				   const char *crash_id,
+				   const struct crash_blob *raw_crash,
+				   const struct crash_dump *dumps,
+				   size_t dump_count);
+
+static const struct crash_store_ops raw_only_ops = {
+	.type_name = "raw_only",
+	.thread_model = CRASH_STORE_PARALLEL,
+	.close = raw_only_close,
+	.save_raw_crash = raw_only_save_raw_crash,
+};
+
+static void raw_only_close(struct crash_store *store)
+{
+	struct raw_only_store *self = crash_store_downcast(store,
+							   &raw_only_ops);
+	crash_store_close(self->inner);
+	crash_store_base_release(&self->base);
+	free(self);
+}
+
+static int raw_only_save_raw_crash(struct crash_store *store,
+				   struct crash_call *call,
+				   const char *crash_id,
+				   const struct crash_blob *raw_crash,
+				   const struct crash_dump *dumps,
+				   size_t dump_count)
+{
+	struct raw_only_store *self = crash_store_downcast(store,
+							   &raw_only_ops);
+	if (dump_count > 0)
+		return crash_error_set(&call->error, -ENOTSUP,
+				       "raw_only: dumps given");
+	return crash_store_save_raw_crash(self->inner, call, crash_id,
+					  raw_crash, dumps, dump_count);
+}
+
+static struct crash_store *raw_only_new(const char *path)
+{
+	struct raw_only_store *self = calloc(1, sizeof *self);
+	if (!self)
+		abort();
+	if (crash_store_base_init(&self->base, &raw_only_ops, path) < 0)
+		abort();
+	self->inner = memory_store_new(path);
+	if (!self->inner)
+		abort();
+	return &self->base;
+}
+
+static void test_a_member_without_dumps_gets_the_raw_crash_alone(void)
+{
+	struct crash_error error = { 0 };
+	struct crash_call call;
+	struct crash_store *members_store[2];
+	struct crash_store **members = calloc(2, sizeof members[0]);
+	REQUIRE(members);
+	members[0] = members_store[0] = memory_store_new("store.stores[0]");
+	members[1] = members_store[1] = raw_only_new("store.stores[1]");
+	struct crash_store *poly;
+	REQUIRE(poly_store_new(members, 2, 0, "store", &poly, &error) == 0);
+	crash_call_init(&call);
+	CHECK_INT(test_save_raw_with_dump(poly, &call, ID_A, "{\"a\": 1}",
+					  "MDMP"),
+		  0);
+	CHECK(memory_store_has(members_store[0], ID_A, &RAW_PART));
+	CHECK(memory_store_has(members_store[0], ID_A, &DUMP_PART));
+	struct raw_only_store *raw_only =
+		crash_store_downcast(members_store[1], &raw_only_ops);
+	CHECK(memory_store_has(raw_only->inner, ID_A, &RAW_PART));
+	CHECK(!memory_store_has(raw_only->inner, ID_A, &DUMP_PART));
+	crash_store_close(poly);
+
+	/* No member keeps dumps: refused whole, nothing saved. */
+	members = calloc(1, sizeof members[0]);
+	REQUIRE(members);
+	members[0] = members_store[1] = raw_only_new("store.stores[0]");
+	REQUIRE(poly_store_new(members, 1, 0, "store", &poly, &error) == 0);
+	crash_call_init(&call);
+	CHECK_INT(test_save_raw_with_dump(poly, &call, ID_A, "{\"a\": 1}",
+					  "MDMP"),
+		  -ENOTSUP);
+	CHECK(test_contains(call.error.message, "no store in this poly keeps "
+						"dumps"));
+	raw_only = crash_store_downcast(members_store[1], &raw_only_ops);
+	CHECK(!memory_store_has(raw_only->inner, ID_A, &RAW_PART));
+	crash_store_close(poly);
+}
+
 static void test_failing_member_does_not_stop_the_others(void)
 {
 	struct fixture f;
@@ -339,6 +439,7 @@ int main(int argc, char **argv)
 {
 	crash_log_set_level(CRASH_LOG_ERROR);
 	test_saves_go_to_every_member();
+	test_a_member_without_dumps_gets_the_raw_crash_alone();
 	test_failing_member_does_not_stop_the_others();
 	test_each_failure_reported_once();
 	test_processed_and_dump_saves_gather_too();
