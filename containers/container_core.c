@@ -180,7 +180,8 @@ static bool is_save(enum store_operation_kind kind)
 static bool not_applicable(enum store_operation_kind kind, int result)
 {
 	return result == -ENOTSUP && (kind == STORE_OP_REMOVE_RADIX_DIR ||
-				      kind == STORE_OP_SET_PART_MTIME);
+				      kind == STORE_OP_SET_PART_MTIME ||
+				      kind == STORE_OP_SET_DIR_MTIME);
 }
 
 static int interrupted(struct crash_store *container, struct crash_call *call,

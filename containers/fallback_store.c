@@ -505,7 +505,8 @@ static int ack_crash(struct crash_store *store, struct crash_call *call,
 static bool not_applicable(enum store_operation_kind kind, int result)
 {
 	return result == -ENOTSUP && (kind == STORE_OP_REMOVE_RADIX_DIR ||
-				      kind == STORE_OP_SET_PART_MTIME);
+				      kind == STORE_OP_SET_PART_MTIME ||
+				      kind == STORE_OP_SET_DIR_MTIME);
 }
 
 /* What both members did with one write. */
@@ -619,6 +620,7 @@ static int fallback_dispatch(struct crash_store *store,
 	case STORE_OP_REMOVE_PART:
 	case STORE_OP_REMOVE_RADIX_DIR:
 	case STORE_OP_SET_PART_MTIME:
+	case STORE_OP_SET_DIR_MTIME:
 		return to_both(store, call, operation);
 	case STORE_OP_STAT_CRASH:
 	case STORE_OP_STAT_PART:
@@ -629,6 +631,8 @@ static int fallback_dispatch(struct crash_store *store,
 	case STORE_OP_OPEN_DAYS:
 	case STORE_OP_OPEN_RADIX:
 		return listing(store, call, operation);
+	case STORE_OP_OPEN_RADIX_PARTS:
+		break; /* not a slot of containers: derived */
 	case STORE_OP_LIST_CRASHES:
 		break; /* not a slot of containers */
 	case STORE_OP_NEW_CRASHES:

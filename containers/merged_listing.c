@@ -287,6 +287,8 @@ static bool member_has(const struct merged_listing *self,
 	case CRASH_LISTING_CRASH:
 		return crash_store_stat_crash(member->store, &lookup,
 					      entry->name, NULL) == 0;
+	case CRASH_LISTING_PART:
+		break; /* containers derive part listings */
 	}
 	return false;
 }

@@ -361,6 +361,7 @@ static int pd_dispatch(struct crash_store *store, struct crash_call *call,
 		return save_processed(store, call, operation);
 	case STORE_OP_REMOVE:
 	case STORE_OP_REMOVE_RADIX_DIR:
+	case STORE_OP_SET_DIR_MTIME:
 		return container_broadcast(store, self->members,
 					   self->member_count, call,
 					   operation);
@@ -390,7 +391,8 @@ static int pd_dispatch(struct crash_store *store, struct crash_call *call,
 		return container_ack_crash(store, &self->members[PRIMARY], 1,
 					   call, operation->queue_entry);
 	case STORE_OP_LIST_CRASHES:
-		break; /* not a slot of containers */
+	case STORE_OP_OPEN_RADIX_PARTS:
+		break; /* not slots of containers */
 	case STORE_OP_COUNT:
 		break;
 	}

@@ -118,6 +118,8 @@ static int fill_listed(void *ctx, const struct crash_listing_entry *entry)
 		if (listing->fs->view.mode == VIEW_MODE_RADIX)
 			return fill_dir_entry(listing, entry->name);
 		return remember_crash(listing, entry->name);
+	case CRASH_LISTING_PART:
+		break;
 	}
 	return 0;
 }

@@ -57,6 +57,32 @@ int crash_listing_drain(struct crash_listing *listing, struct crash_call *call,
 	return result;
 }
 
+void crash_listing_entry_copy(struct crash_listing_entry *dst,
+			      const struct crash_listing_entry *src)
+{
+	if (dst == src)
+		return;
+	*dst = *src;
+	if (src->part.dump_name == src->dump_name)
+		dst->part.dump_name = dst->dump_name;
+}
+
+void crash_listing_entry_set_part(struct crash_listing_entry *entry,
+				  const char *crash_id,
+				  const struct crash_part *part,
+				  const struct crash_part_stat *stat)
+{
+	entry->kind = CRASH_LISTING_PART;
+	snprintf(entry->name, sizeof entry->name, "%s", crash_id);
+	entry->part = *part;
+	if (part->dump_name) {
+		snprintf(entry->dump_name, sizeof entry->dump_name, "%s",
+			 part->dump_name);
+		entry->part.dump_name = entry->dump_name;
+	}
+	entry->stat = *stat;
+}
+
 /* -- collected names ---------------------------------------------------- */
 
 int crash_name_array_add(struct crash_name_array *array, const char *name)
@@ -97,6 +123,7 @@ static int names_next(struct crash_listing *listing, struct crash_call *call,
 	(void)call;
 	if (self->next == self->array.count)
 		return 0;
+	memset(entry, 0, sizeof *entry);
 	entry->kind = self->kind;
 	memcpy(entry->name, self->array.names[self->next++],
 	       sizeof entry->name);
@@ -247,6 +274,98 @@ int crash_listing_derive_radix(struct crash_store *store,
 		return result;
 	}
 	self->has_pending = true;
+	*out = &self->base;
+	return 0;
+}
+
+/* -- the parts of a radix directory from its crashes ---------------------- */
+
+struct derived_parts {
+	struct crash_listing base; /* first */
+	struct crash_listing *crashes;
+	struct crash_listing_entry *parts; /* of the current crash */
+	size_t count, capacity, index;
+};
+
+static int collect_part(void *ctx, const struct crash_part *part,
+			const struct crash_part_stat *stat)
+{
+	struct derived_parts *self = ctx;
+	if (self->count == self->capacity) {
+		size_t capacity = self->capacity ? 2 * self->capacity : 8;
+		void *grown = realloc(self->parts,
+				      capacity * sizeof self->parts[0]);
+		if (!grown)
+			return -ENOMEM;
+		self->parts = grown;
+		self->capacity = capacity;
+	}
+	/* The crash id is filled in by the caller. */
+	crash_listing_entry_set_part(&self->parts[self->count++], "", part,
+				     stat);
+	return 0;
+}
+
+static int derived_parts_next(struct crash_listing *listing,
+			      struct crash_call *call,
+			      struct crash_listing_entry *entry)
+{
+	struct derived_parts *self = (struct derived_parts *)listing;
+	while (self->index == self->count) {
+		struct crash_listing_entry crash;
+		int result = crash_listing_next(self->crashes, call, &crash);
+		if (result <= 0)
+			return result;
+		if (crash.kind == CRASH_LISTING_RADIX_DIR) {
+			crash_listing_entry_copy(entry, &crash);
+			return 1;
+		}
+		if (crash.kind != CRASH_LISTING_CRASH)
+			continue;
+		self->count = self->index = 0;
+		result = crash_store_list_parts(self->base.store, call,
+						crash.name, collect_part, self);
+		if (result == -ENOENT)
+			continue; /* removed meanwhile */
+		if (result < 0)
+			return result;
+		for (size_t i = 0; i < self->count; i++)
+			memcpy(self->parts[i].name, crash.name,
+			       sizeof crash.name);
+	}
+	crash_listing_entry_copy(entry, &self->parts[self->index++]);
+	return 1;
+}
+
+static void derived_parts_close(struct crash_listing *listing)
+{
+	struct derived_parts *self = (struct derived_parts *)listing;
+	crash_listing_close(self->crashes);
+	free(self->parts);
+	free(self);
+}
+
+static const struct crash_listing_ops derived_parts_ops = {
+	.next = derived_parts_next,
+	.close = derived_parts_close,
+};
+
+int crash_listing_derive_radix_parts(struct crash_store *store,
+				     struct crash_call *call, const char *day,
+				     const char *prefix,
+				     struct crash_listing **out)
+{
+	struct derived_parts *self = calloc(1, sizeof *self);
+	if (!self)
+		return crash_error_set(&call->error, -ENOMEM,
+				       "%s: out of memory", store->node_path);
+	crash_listing_init(&self->base, &derived_parts_ops, store);
+	int result = crash_store_open_radix(store, call, day, prefix,
+					    &self->crashes);
+	if (result < 0) {
+		free(self);
+		return result;
+	}
 	*out = &self->base;
 	return 0;
 }

@@ -33,18 +33,35 @@
 #include <stddef.h>
 
 #include "storage/crash_id.h"
+#include "storage/crash_part.h"
 #include "storage/crash_store.h"
 
 enum crash_listing_kind {
 	CRASH_LISTING_DAY = 1,   /* name: YYYYMMDD */
 	CRASH_LISTING_RADIX_DIR, /* name: a radix component, e.g. "6c" */
 	CRASH_LISTING_CRASH,     /* name: a crash id */
+	CRASH_LISTING_PART,      /* name: a crash id; part and stat say which
+				    part and its attributes */
 };
 
 struct crash_listing_entry {
 	enum crash_listing_kind kind;
 	char name[CRASH_ID_LENGTH + 1];
+	/* CRASH_LISTING_PART only.  part.dump_name points into dump_name:
+	 * copy entries with crash_listing_entry_copy. */
+	struct crash_part part;
+	char dump_name[CRASH_DUMP_NAME_MAX + 1];
+	struct crash_part_stat stat;
 };
+
+/* *dst = *src, the part's dump name pointing into dst. */
+void crash_listing_entry_copy(struct crash_listing_entry *dst,
+			      const struct crash_listing_entry *src);
+/* Sets entry to the part (its dump name copied into the entry). */
+void crash_listing_entry_set_part(struct crash_listing_entry *entry,
+				  const char *crash_id,
+				  const struct crash_part *part,
+				  const struct crash_part_stat *stat);
 
 struct crash_listing;
 
@@ -102,6 +119,21 @@ int crash_listing_of_names(struct crash_store *store, struct crash_call *call,
 			   enum crash_listing_kind kind,
 			   struct crash_name_array *array,
 			   struct crash_listing **out);
+
+/* -- the parts of a radix directory from its crashes ---------------------- */
+
+/*
+ * Every part of every crash whose radix path ends at day/name/<prefix>
+ * (CRASH_LISTING_PART entries) and the radix subdirectories there
+ * (CRASH_LISTING_RADIX_DIR): the store's open_radix (native or derived),
+ * then list_parts of each crash it yields, one crash's parts held at a
+ * time.  What crash_store_open_radix_parts answers for a store
+ * without the open_radix_parts fast path.
+ */
+int crash_listing_derive_radix_parts(struct crash_store *store,
+				     struct crash_call *call, const char *day,
+				     const char *prefix,
+				     struct crash_listing **out);
 
 /* -- the radix directory from list_crashes ------------------------------- */
 

@@ -257,6 +257,21 @@ int crash_store_remove_radix_dir(struct crash_store *store,
 							       prefix));
 }
 
+int crash_store_set_dir_mtime(struct crash_store *store,
+			      struct crash_call *call, const char *day,
+			      const char *prefix, const char *crash_id,
+			      const struct timespec *mtime)
+{
+	if (!store->ops->set_dir_mtime)
+		return missing_slot(store, call, -ENOTSUP,
+				    "keep directory times");
+	enter(store, call);
+	return leave(store, call,
+		     store->ops->set_dir_mtime(store, call, day,
+					       prefix ? prefix : "", crash_id,
+					       mtime));
+}
+
 int crash_store_set_part_mtime(struct crash_store *store,
 			       struct crash_call *call, const char *crash_id,
 			       const struct crash_part *part,
@@ -377,6 +392,27 @@ int crash_store_open_radix(struct crash_store *store, struct crash_call *call,
 	enter(store, call);
 	return leave(store, call,
 		     store->ops->open_radix(store, call, day, prefix, out));
+}
+
+int crash_store_open_radix_parts(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix,
+				 struct crash_listing **out)
+{
+	*out = NULL;
+	if (!prefix)
+		prefix = "";
+	if (!store->ops->open_radix_parts) {
+		if (!store->ops->open_radix && !store->ops->list_crashes)
+			return missing_slot(store, call, -ENOTSUP,
+					    "list crashes");
+		return crash_listing_derive_radix_parts(store, call, day,
+							prefix, out);
+	}
+	enter(store, call);
+	return leave(store, call,
+		     store->ops->open_radix_parts(store, call, day, prefix,
+						  out));
 }
 
 int crash_store_stat_radix_dir(struct crash_store *store,

@@ -257,6 +257,16 @@ struct crash_store_ops {
 	int (*set_part_mtime)(struct crash_store *store, struct crash_call *call,
 			      const char *crash_id, const struct crash_part *part,
 			      const struct timespec *mtime);
+	/* Sets the mtime of a directory the store keeps (rsync -a sets its
+	 * directories' times at the end of a pass): the crash's directory if
+	 * crash_id is not NULL, else the radix directory day/name/<prefix>
+	 * ("" the name directory).  -ENOENT if it is not here, -ENOTSUP if
+	 * the store keeps no such directory of its own (a crash of a legacy
+	 * layout, whose leaf other crashes share).  NULL: the store keeps no
+	 * directory times (its directories' stat says so with a zero mtime). */
+	int (*set_dir_mtime)(struct crash_store *store, struct crash_call *call,
+			     const char *day, const char *prefix,
+			     const char *crash_id, const struct timespec *mtime);
 
 	/* -- reads (NULL: the store cannot serve reads, e.g. a queue) ----- */
 
@@ -300,6 +310,18 @@ struct crash_store_ops {
 	int (*open_radix)(struct crash_store *store, struct crash_call *call,
 			  const char *day, const char *prefix,
 			  struct crash_listing **out);
+	/* Fast path: every part of every crash whose radix path ends at the
+	 * radix directory day/name/<prefix> (CRASH_LISTING_PART entries, each
+	 * crash's parts together) and its radix subdirectories
+	 * (CRASH_LISTING_RADIX_DIR): what a legacy view shows in a leaf.
+	 * -ENOENT if there is no such directory.  NULL: the wrapper lists the
+	 * directory's crashes and their parts one crash at a time (fine for a
+	 * database; a store whose list_parts reads a whole shared directory
+	 * provides this to list it once). */
+	int (*open_radix_parts)(struct crash_store *store,
+				struct crash_call *call, const char *day,
+				const char *prefix,
+				struct crash_listing **out);
 	/* Fast path: 0 if the radix directory day/name/<prefix> (as for
 	 * open_radix) is here, -ENOENT if not, without listing it: a path
 	 * lookup costs the same in a day of 1,000 crashes as in one of
@@ -418,6 +440,12 @@ int crash_store_remove_part(struct crash_store *store, struct crash_call *call,
 int crash_store_remove_radix_dir(struct crash_store *store,
 				 struct crash_call *call, const char *day,
 				 const char *prefix);
+/* -ENOTSUP (and no log line from the caller's point of view: nothing
+ * wrong) when the store keeps no directory times. */
+int crash_store_set_dir_mtime(struct crash_store *store,
+			      struct crash_call *call, const char *day,
+			      const char *prefix, const char *crash_id,
+			      const struct timespec *mtime);
 int crash_store_set_part_mtime(struct crash_store *store,
 			       struct crash_call *call, const char *crash_id,
 			       const struct crash_part *part,
@@ -444,6 +472,12 @@ int crash_store_list_crashes(struct crash_store *store,
 int crash_store_open_radix(struct crash_store *store, struct crash_call *call,
 			   const char *day, const char *prefix,
 			   struct crash_listing **out);
+/* The store's open_radix_parts, else its crashes' parts one crash at a
+ * time (storage/crash_listing.h); -ENOTSUP if it cannot list. */
+int crash_store_open_radix_parts(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix,
+				 struct crash_listing **out);
 /* The store's stat_radix_dir, else the first page of list_crashes (or
  * first entry of open_radix) under the prefix. */
 int crash_store_stat_radix_dir(struct crash_store *store,

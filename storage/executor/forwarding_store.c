@@ -16,6 +16,7 @@ static const char *const operation_names[STORE_OP_COUNT] = {
 	[STORE_OP_REMOVE_PART] = "remove_part",
 	[STORE_OP_REMOVE_RADIX_DIR] = "remove_radix_dir",
 	[STORE_OP_SET_PART_MTIME] = "set_part_mtime",
+	[STORE_OP_SET_DIR_MTIME] = "set_dir_mtime",
 	[STORE_OP_STAT_CRASH] = "stat_crash",
 	[STORE_OP_STAT_PART] = "stat_part",
 	[STORE_OP_OPEN_PART] = "open_part",
@@ -23,6 +24,7 @@ static const char *const operation_names[STORE_OP_COUNT] = {
 	[STORE_OP_OPEN_DAYS] = "open_days",
 	[STORE_OP_LIST_CRASHES] = "list_crashes",
 	[STORE_OP_OPEN_RADIX] = "open_radix",
+	[STORE_OP_OPEN_RADIX_PARTS] = "open_radix_parts",
 	[STORE_OP_STAT_RADIX_DIR] = "stat_radix_dir",
 	[STORE_OP_NEW_CRASHES] = "new_crashes",
 	[STORE_OP_ACK_CRASH] = "ack_crash",
@@ -49,12 +51,13 @@ int store_operation_parse(const char *name, enum store_operation_kind *out)
 bool store_operation_emits(enum store_operation_kind kind)
 {
 	return kind == STORE_OP_LIST_PARTS || kind == STORE_OP_OPEN_DAYS ||
-	       kind == STORE_OP_OPEN_RADIX || kind == STORE_OP_NEW_CRASHES;
+	       kind == STORE_OP_OPEN_RADIX ||
+	       kind == STORE_OP_OPEN_RADIX_PARTS || kind == STORE_OP_NEW_CRASHES;
 }
 
 bool store_operation_writes(enum store_operation_kind kind)
 {
-	return kind <= STORE_OP_SET_PART_MTIME;
+	return kind <= STORE_OP_SET_DIR_MTIME;
 }
 
 bool store_operation_available(const struct crash_store *store,
@@ -88,7 +91,10 @@ bool store_operation_available(const struct crash_store *store,
 		return ops->open_days != NULL;
 	case STORE_OP_LIST_CRASHES:
 		return ops->list_crashes != NULL;
+	case STORE_OP_SET_DIR_MTIME:
+		return ops->set_dir_mtime != NULL;
 	case STORE_OP_OPEN_RADIX:
+	case STORE_OP_OPEN_RADIX_PARTS:
 	case STORE_OP_STAT_RADIX_DIR:
 		/* the wrappers derive them from list_crashes */
 		return ops->open_radix != NULL || ops->list_crashes != NULL ||
@@ -128,6 +134,10 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_SET_PART_MTIME:
 		return crash_store_set_part_mtime(store, call, op->crash_id,
 						  op->part, op->mtime);
+	case STORE_OP_SET_DIR_MTIME:
+		return crash_store_set_dir_mtime(store, call, op->day,
+						 op->prefix, op->crash_id,
+						 op->mtime);
 	case STORE_OP_STAT_CRASH:
 		return crash_store_stat_crash(store, call, op->crash_id,
 					      op->dir_stat);
@@ -149,6 +159,10 @@ int store_operation_run(struct crash_store *store, struct crash_call *call,
 	case STORE_OP_OPEN_RADIX:
 		return crash_store_open_radix(store, call, op->day, op->prefix,
 					      op->listing_out);
+	case STORE_OP_OPEN_RADIX_PARTS:
+		return crash_store_open_radix_parts(store, call, op->day,
+						    op->prefix,
+						    op->listing_out);
 	case STORE_OP_STAT_RADIX_DIR:
 		return crash_store_stat_radix_dir(store, call, op->day,
 						  op->prefix, op->dir_stat);
@@ -177,6 +191,7 @@ void store_operation_describe(const struct store_operation *op, char *out,
 	switch (op->kind) {
 	case STORE_OP_REMOVE_RADIX_DIR:
 	case STORE_OP_OPEN_RADIX:
+	case STORE_OP_OPEN_RADIX_PARTS:
 	case STORE_OP_STAT_RADIX_DIR:
 	case STORE_OP_LIST_CRASHES:
 		snprintf(out, out_size, "%s %s/%s", name, op->day, op->prefix);
@@ -184,6 +199,13 @@ void store_operation_describe(const struct store_operation *op, char *out,
 	case STORE_OP_OPEN_DAYS:
 	case STORE_OP_NEW_CRASHES:
 		snprintf(out, out_size, "%s", name);
+		return;
+	case STORE_OP_SET_DIR_MTIME:
+		if (op->crash_id)
+			snprintf(out, out_size, "%s %s", name, op->crash_id);
+		else
+			snprintf(out, out_size, "%s %s/%s", name, op->day,
+				 op->prefix);
 		return;
 	case STORE_OP_ACK_CRASH:
 		snprintf(out, out_size, "%s %s", name,
@@ -213,6 +235,7 @@ void forwarding_store_ops_init(struct crash_store_ops *ops,
 	KEEP_IF_CHILD_HAS(remove_part);
 	KEEP_IF_CHILD_HAS(remove_radix_dir);
 	KEEP_IF_CHILD_HAS(set_part_mtime);
+	KEEP_IF_CHILD_HAS(set_dir_mtime);
 	KEEP_IF_CHILD_HAS(stat_crash);
 	KEEP_IF_CHILD_HAS(stat_part);
 	KEEP_IF_CHILD_HAS(open_part);
@@ -220,6 +243,7 @@ void forwarding_store_ops_init(struct crash_store_ops *ops,
 	KEEP_IF_CHILD_HAS(open_days);
 	KEEP_IF_CHILD_HAS(list_crashes);
 	KEEP_IF_CHILD_HAS(open_radix);
+	KEEP_IF_CHILD_HAS(open_radix_parts);
 	KEEP_IF_CHILD_HAS(stat_radix_dir);
 	KEEP_IF_CHILD_HAS(new_crashes);
 	KEEP_IF_CHILD_HAS(ack_crash);
@@ -320,6 +344,19 @@ int dispatching_set_part_mtime(struct crash_store *store,
 	return dispatch_operation(store, call, &op);
 }
 
+int dispatching_set_dir_mtime(struct crash_store *store,
+			      struct crash_call *call, const char *day,
+			      const char *prefix, const char *crash_id,
+			      const struct timespec *mtime)
+{
+	struct store_operation op = { .kind = STORE_OP_SET_DIR_MTIME,
+				      .day = day,
+				      .prefix = prefix,
+				      .crash_id = crash_id,
+				      .mtime = mtime };
+	return dispatch_operation(store, call, &op);
+}
+
 int dispatching_stat_crash(struct crash_store *store, struct crash_call *call,
 			   const char *crash_id, struct crash_dir_stat *stat)
 {
@@ -389,6 +426,18 @@ int dispatching_open_radix(struct crash_store *store, struct crash_call *call,
 			   struct crash_listing **out)
 {
 	struct store_operation op = { .kind = STORE_OP_OPEN_RADIX,
+				      .day = day,
+				      .prefix = prefix,
+				      .listing_out = out };
+	return dispatch_operation(store, call, &op);
+}
+
+int dispatching_open_radix_parts(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix,
+				 struct crash_listing **out)
+{
+	struct store_operation op = { .kind = STORE_OP_OPEN_RADIX_PARTS,
 				      .day = day,
 				      .prefix = prefix,
 				      .listing_out = out };

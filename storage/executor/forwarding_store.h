@@ -52,6 +52,7 @@ enum store_operation_kind {
 	STORE_OP_REMOVE_PART,
 	STORE_OP_REMOVE_RADIX_DIR,
 	STORE_OP_SET_PART_MTIME,
+	STORE_OP_SET_DIR_MTIME,
 	STORE_OP_STAT_CRASH,
 	STORE_OP_STAT_PART,
 	STORE_OP_OPEN_PART,
@@ -59,6 +60,7 @@ enum store_operation_kind {
 	STORE_OP_OPEN_DAYS,
 	STORE_OP_LIST_CRASHES,
 	STORE_OP_OPEN_RADIX,
+	STORE_OP_OPEN_RADIX_PARTS,
 	STORE_OP_STAT_RADIX_DIR,
 	STORE_OP_NEW_CRASHES,
 	STORE_OP_ACK_CRASH,
@@ -78,7 +80,7 @@ struct store_operation {
 	const char *prefix;
 	const char *after;                /* list_crashes */
 	struct crash_id_page *page;       /* list_crashes */
-	struct crash_listing **listing_out; /* open_days, open_radix */
+	struct crash_listing **listing_out; /* open_days, open_radix[_parts] */
 	struct crash_part_stat *stat;
 	struct crash_dir_stat *dir_stat;  /* stat_crash, stat_radix_dir */
 	int *fd_out;
@@ -158,6 +160,10 @@ int dispatching_set_part_mtime(struct crash_store *store,
 			       struct crash_call *call, const char *crash_id,
 			       const struct crash_part *part,
 			       const struct timespec *mtime);
+int dispatching_set_dir_mtime(struct crash_store *store,
+			      struct crash_call *call, const char *day,
+			      const char *prefix, const char *crash_id,
+			      const struct timespec *mtime);
 int dispatching_stat_crash(struct crash_store *store, struct crash_call *call,
 			   const char *crash_id, struct crash_dir_stat *stat);
 int dispatching_stat_part(struct crash_store *store, struct crash_call *call,
@@ -178,6 +184,10 @@ int dispatching_list_crashes(struct crash_store *store,
 int dispatching_open_radix(struct crash_store *store, struct crash_call *call,
 			   const char *day, const char *prefix,
 			   struct crash_listing **out);
+int dispatching_open_radix_parts(struct crash_store *store,
+				 struct crash_call *call, const char *day,
+				 const char *prefix,
+				 struct crash_listing **out);
 int dispatching_stat_radix_dir(struct crash_store *store,
 			       struct crash_call *call, const char *day,
 			       const char *prefix, struct crash_dir_stat *stat);
@@ -194,7 +204,8 @@ int dispatching_ack_crash(struct crash_store *store, struct crash_call *call,
 	.remove = dispatching_remove, \
 	.remove_part = dispatching_remove_part, \
 	.remove_radix_dir = dispatching_remove_radix_dir, \
-	.set_part_mtime = dispatching_set_part_mtime
+	.set_part_mtime = dispatching_set_part_mtime, \
+	.set_dir_mtime = dispatching_set_dir_mtime
 
 /* list_crashes is not among them: a container lists its members through
  * open_radix (which each member answers natively or derived); a
@@ -251,6 +262,7 @@ bool forwarding_naming(struct crash_store *store,
 	DISPATCHING_STORE_READ_SLOTS, \
 	DISPATCHING_STORE_QUEUE_SLOTS, \
 	.list_crashes = dispatching_list_crashes, \
+	.open_radix_parts = dispatching_open_radix_parts, \
 	.reconnect = forwarding_reconnect, \
 	.child_count = forwarding_child_count, \
 	.child = forwarding_child, \

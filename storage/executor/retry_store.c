@@ -112,7 +112,7 @@ static bool nothing_emitted(void *arg)
 struct retry_listing {
 	struct crash_listing base; /* first */
 	struct retry_store *store;
-	struct store_operation operation; /* open_days or open_radix */
+	struct store_operation operation; /* open_days, open_radix[_parts] */
 	char day[CRASH_DAY_LENGTH + 1];
 	char prefix[2 * CRASH_RADIX_LEVELS_MAX + 1];
 	struct crash_listing *child; /* NULL: to be opened again */
@@ -239,7 +239,8 @@ static int retry_forward(struct forwarding_store *forwarding,
 			 const struct store_operation *operation)
 {
 	if (operation->kind == STORE_OP_OPEN_DAYS ||
-	    operation->kind == STORE_OP_OPEN_RADIX)
+	    operation->kind == STORE_OP_OPEN_RADIX ||
+	    operation->kind == STORE_OP_OPEN_RADIX_PARTS)
 		return open_listing((struct retry_store *)forwarding, call,
 				    operation);
 

@@ -149,6 +149,9 @@ int fs_save_processed(struct crash_store *store, struct crash_call *call,
 int fs_set_part_mtime(struct crash_store *store, struct crash_call *call,
 		      const char *crash_id, const struct crash_part *part,
 		      const struct timespec *mtime);
+int fs_set_dir_mtime(struct crash_store *store, struct crash_call *call,
+		     const char *day, const char *prefix, const char *crash_id,
+		     const struct timespec *mtime);
 
 /* -- fs_read.c ---------------------------------------------------------- */
 
@@ -167,6 +170,9 @@ int fs_open_days(struct crash_store *store, struct crash_call *call,
 int fs_open_radix(struct crash_store *store, struct crash_call *call,
 		  const char *day, const char *prefix,
 		  struct crash_listing **out);
+int fs_open_radix_parts(struct crash_store *store, struct crash_call *call,
+			const char *day, const char *prefix,
+			struct crash_listing **out);
 int fs_stat_radix_dir(struct crash_store *store, struct crash_call *call,
 		      const char *day, const char *prefix,
 		      struct crash_dir_stat *stat);

@@ -262,6 +262,7 @@ struct dir_listing {
 	const struct fs_store *fs;
 	DIR *dir;
 	bool days;
+	bool parts; /* legacy leaf: its parts, not its crashes */
 	char day[CRASH_DAY_LENGTH + 1];
 	char prefix[2 * CRASH_RADIX_LEVELS_MAX + 1];
 	int level;
@@ -277,6 +278,31 @@ static int day_entry(struct dir_listing *self, const struct dirent *dirent,
 		return 0;
 	entry->kind = CRASH_LISTING_DAY;
 	memcpy(entry->name, dirent->d_name, CRASH_DAY_LENGTH + 1);
+	return 1;
+}
+
+/* A part file of a legacy leaf as an entry (1), unless it is the other
+ * spelling of a main dump that <id>.dump stands for (0). */
+static int part_entry(struct dir_listing *self, struct crash_call *call,
+		      const char *crash_id, const char *file_name,
+		      const struct crash_part *part, bool alternate,
+		      struct crash_listing_entry *entry)
+{
+	int dir_fd = dirfd(self->dir);
+	struct stat st;
+	if (alternate) {
+		char main_dump[NAME_MAX + 1];
+		snprintf(main_dump, sizeof main_dump, "%s%s", crash_id,
+			 self->fs->naming.dump_suffix);
+		if (fs_regular_file_at(dir_fd, main_dump, NULL))
+			return 0;
+	}
+	if (!fs_regular_file_at(dir_fd, file_name, &st))
+		return 0; /* removed meanwhile */
+	struct crash_part_stat part_stat;
+	fill_part_stat(&st, &part_stat);
+	(void)call;
+	crash_listing_entry_set_part(entry, crash_id, part, &part_stat);
 	return 1;
 }
 
@@ -324,6 +350,9 @@ static int radix_entry(struct dir_listing *self, struct crash_call *call,
 				self->level) ||
 	    !fs_regular_file_at(dir_fd, name, NULL))
 		return 0;
+	if (self->parts)
+		return part_entry(self, call, crash_id, name, &part,
+				  alternate, entry);
 	int here = legacy_lists_here(fs, dir_fd, crash_id, name, &part,
 				     alternate);
 	if (here < 0)
@@ -415,6 +444,41 @@ int fs_open_radix(struct crash_store *store, struct crash_call *call,
 		free(self);
 		return result;
 	}
+	snprintf(self->day, sizeof self->day, "%s", day);
+	snprintf(self->prefix, sizeof self->prefix, "%s", prefix);
+	self->level = (int)(strlen(prefix) / 2);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", self->path);
+	int error = open_dir_listing(store, self, out);
+	if (error == 0)
+		return 0;
+	if (error == ENOENT || error == ENOTDIR)
+		return crash_error_set(&call->error, -ENOENT,
+				       "no directory %s here", path);
+	return fs_error(call, error, "list", path);
+}
+
+/* A legacy leaf's parts in one pass over it (list_parts of each crash
+ * would read the whole leaf once per crash); a radix layout's crash
+ * directories are listed one at a time, as the wrapper would. */
+int fs_open_radix_parts(struct crash_store *store, struct crash_call *call,
+			const char *day, const char *prefix,
+			struct crash_listing **out)
+{
+	struct fs_store *fs = fs_store_of(store);
+	if (!fs->legacy)
+		return crash_listing_derive_radix_parts(store, call, day,
+							prefix, out);
+	struct dir_listing *self = calloc(1, sizeof *self);
+	if (!self)
+		return crash_error_set(&call->error, -ENOMEM, "out of memory");
+	int result = fs_paths_radix_dir(fs, call, day, prefix, self->path,
+					sizeof self->path);
+	if (result < 0) {
+		free(self);
+		return result;
+	}
+	self->parts = true;
 	snprintf(self->day, sizeof self->day, "%s", day);
 	snprintf(self->prefix, sizeof self->prefix, "%s", prefix);
 	self->level = (int)(strlen(prefix) / 2);

@@ -541,3 +541,44 @@ int fs_set_part_mtime(struct crash_store *store, struct crash_call *call,
 		return fs_error(call, errno, "set the mtime of", path);
 	return 0;
 }
+
+int fs_set_dir_mtime(struct crash_store *store, struct crash_call *call,
+		     const char *day, const char *prefix, const char *crash_id,
+		     const struct timespec *mtime)
+{
+	struct fs_store *fs = fs_store_of(store);
+	char path[PATH_MAX];
+	int result;
+
+	if (!mtime)
+		return crash_error_set(&call->error, -EINVAL,
+				       "set a directory's mtime: no time "
+				       "given");
+	if (crash_id) {
+		/* A legacy crash lives in a leaf other crashes share: its
+		 * time is theirs too. */
+		if (fs->legacy)
+			return crash_error_set(&call->error, -ENOTSUP,
+					       "crash %s has no directory of "
+					       "its own in a legacy layout",
+					       crash_id);
+		struct fs_crash_paths paths;
+		result = fs_find_crash(fs, call, crash_id, &paths);
+		if (result < 0)
+			return result;
+		snprintf(path, sizeof path, "%s", paths.parent);
+	} else {
+		result = fs_paths_radix_dir(fs, call, day, prefix, path,
+					    sizeof path);
+		if (result < 0)
+			return result;
+	}
+	struct timespec times[2] = { { 0, UTIME_OMIT }, *mtime };
+	if (utimensat(AT_FDCWD, path, times, 0) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return crash_error_set(&call->error, -ENOENT,
+					       "no directory %s here", path);
+		return fs_error(call, errno, "set the mtime of", path);
+	}
+	return 0;
+}

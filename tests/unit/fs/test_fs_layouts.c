@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "storage/crash_listing.h"
 #include "storage/crash_log.h"
 #include "storage/fs/fs_store.h"
 #include "tests/unit/fs/fs_test_util.h"
@@ -678,6 +679,141 @@ static void test_listing_radix(enum fs_layout layout)
 	test_scratch_close(&s);
 }
 
+/* "<id> <kind> <dump name> <size>" lines of a crash's parts, sorted. */
+struct part_lines {
+	char lines[32][128];
+	size_t count;
+	const char *crash_id; /* list_parts: whose */
+};
+
+static void add_part_line(struct part_lines *lines, const char *crash_id,
+			  const struct crash_part *part,
+			  const struct crash_part_stat *stat)
+{
+	if (lines->count < 32)
+		snprintf(lines->lines[lines->count++], 128, "%s %d %s %lld",
+			 crash_id, (int)part->type,
+			 part->dump_name ? part->dump_name : "-",
+			 (long long)stat->size);
+}
+
+static int line_order(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int collect_part_line(void *ctx, const struct crash_part *part,
+			     const struct crash_part_stat *stat)
+{
+	struct part_lines *lines = ctx;
+	add_part_line(lines, lines->crash_id, part, stat);
+	return 0;
+}
+
+static int collect_listed_part(void *ctx,
+			       const struct crash_listing_entry *entry)
+{
+	struct part_lines *lines = ctx;
+	if (entry->kind == CRASH_LISTING_RADIX_DIR) {
+		if (lines->count < 32)
+			snprintf(lines->lines[lines->count++], 128, "dir %s",
+				 entry->name);
+		return 0;
+	}
+	CHECK_INT(entry->kind, CRASH_LISTING_PART);
+	add_part_line(ctx, entry->name, &entry->part, &entry->stat);
+	return 0;
+}
+
+/* open_radix_parts gives what list_parts gives for each crash of the
+ * directory, in one listing (one pass over a legacy leaf). */
+static void test_radix_parts(enum fs_layout layout)
+{
+	struct test_scratch s;
+	struct crash_call call;
+	REQUIRE(test_scratch_open(&s, "parts", layout, 022, 4));
+	crash_call_init(&call);
+	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
+	REQUIRE(test_save_example(s.store, s.spool, ID_B) == 0);
+	REQUIRE(test_save_example(s.store, s.spool,
+				  "936ce666-bbbb-4c7a-9674-367fe3120408") ==
+		0);
+	struct part_lines expected = { .count = 0 };
+	const char *ids[] = { A, ID_B };
+	for (size_t i = 0; i < 2; i++) {
+		expected.crash_id = ids[i];
+		CHECK_INT(crash_store_list_parts(s.store, &call, ids[i],
+						 collect_part_line, &expected),
+			  0);
+	}
+	/* and the deeper crash's radix directory */
+	snprintf(expected.lines[expected.count++], 128, "dir e6");
+	struct part_lines listed = { .count = 0 };
+	struct crash_listing *listing = NULL;
+	CHECK_INT(crash_store_open_radix_parts(s.store, &call, "20120408",
+					       "936c", &listing),
+		  0);
+	CHECK_INT(crash_listing_drain(listing, &call, collect_listed_part,
+				      &listed),
+		  0);
+	CHECK(expected.count >= 7);
+	CHECK_INT(listed.count, expected.count);
+	qsort(expected.lines, expected.count, 128, line_order);
+	qsort(listed.lines, listed.count, 128, line_order);
+	for (size_t i = 0; i < expected.count && i < listed.count; i++)
+		CHECK_STR(listed.lines[i], expected.lines[i]);
+	CHECK_INT(crash_store_open_radix_parts(s.store, &call, "20120408",
+					       "9370", &listing),
+		  -ENOENT);
+	test_scratch_close(&s);
+}
+
+/* rsync -a sets its directories' times: the fs store keeps them, except
+ * a legacy crash's, whose leaf other crashes share. */
+static void test_dir_mtimes(enum fs_layout layout)
+{
+	struct test_scratch s;
+	struct crash_call call;
+	bool legacy = layout == FS_LAYOUT_LEGACY ||
+		      layout == FS_LAYOUT_LEGACY_DATED;
+	REQUIRE(test_scratch_open(&s, "dir-mtimes", layout, 022, 4));
+	crash_call_init(&call);
+	REQUIRE(test_save_example(s.store, s.spool, A) == 0);
+	const struct timespec when = { 1234567890, 123456789 };
+	struct crash_dir_stat stat;
+	CHECK_INT(crash_store_set_dir_mtime(s.store, &call, "20120408", "93",
+					   NULL, &when),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408", "93",
+					     &stat),
+		  0);
+	CHECK_INT(stat.mtime.tv_sec, when.tv_sec);
+	CHECK_INT(stat.mtime.tv_nsec, when.tv_nsec);
+	CHECK_INT(crash_store_set_dir_mtime(s.store, &call, "20120408", "",
+					   NULL, &when),
+		  0);
+	CHECK_INT(crash_store_stat_radix_dir(s.store, &call, "20120408", "",
+					     &stat),
+		  0);
+	CHECK_INT(stat.mtime.tv_sec, when.tv_sec);
+	int result = crash_store_set_dir_mtime(s.store, &call, "", "", A,
+					       &when);
+	if (legacy) {
+		CHECK_INT(result, -ENOTSUP);
+	} else {
+		CHECK_INT(result, 0);
+		CHECK_INT(crash_store_stat_crash(s.store, &call, A, &stat), 0);
+		CHECK_INT(stat.mtime.tv_sec, when.tv_sec);
+	}
+	CHECK_INT(crash_store_set_dir_mtime(s.store, &call, "20120408", "9370",
+					   NULL, &when),
+		  -ENOENT);
+	CHECK_INT(crash_store_set_dir_mtime(s.store, &call, "", "", ID_B,
+					   &when),
+		  legacy ? -ENOTSUP : -ENOENT);
+	test_scratch_close(&s);
+}
+
 /* Depth 5 and more take the id's dash into a radix component. */
 static void test_deep_radix(void)
 {
@@ -718,6 +854,8 @@ int main(void)
 		test_reads(all_layouts[i]);
 		test_empty_dump_name(all_layouts[i]);
 		test_listing_radix(all_layouts[i]);
+		test_radix_parts(all_layouts[i]);
+		test_dir_mtimes(all_layouts[i]);
 	}
 	test_example2();
 	test_example3();
