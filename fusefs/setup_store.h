@@ -2,8 +2,8 @@
  * setup_store.h - crashfs --setup-store CONFIG: prepare the servers of a
  * store tree (tables, partitions) before it is mounted.
  *
- * Opens the tree of CONFIG (a store tree .json, or a directory SOURCE)
- * and runs each node's setup (crash_store.h): one line per object
+ * Opens the tree of CONFIG (a store tree .json; a directory needs no
+ * setup, and is refused with exit status 2) and runs each node's setup (crash_store.h): one line per object
  * created on stdout, errors on stderr.  Idempotent: a second run creates
  * nothing and prints nothing but its summary.
  *

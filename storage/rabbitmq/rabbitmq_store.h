@@ -41,14 +41,15 @@
  * exchange with routing_key as its routing key, mandatory: iff filtering
  * is off or the raw crash's legacy_processing == 0 (Socorro's Python
  * comparison: the integer 0, the real 0.0, false; a missing key or the
- * string "0" is not queued).  Dumps are ignored, as Socorro's
- * save_raw_crash ignored them.  It keeps no crash data: save_dump,
+ * string "0" is not queued).  A raw crash saved with dumps is refused
+ * (ENOTSUP), nothing queued: Socorro dropped the dumps silently, and a
+ * container gives them to the stores that keep them (container_core.c).
+ * It keeps no crash data: save_dump,
  * save_processed, every read (the lookups stat_crash and stat_part
  * included) and every listing are NULL slots, so in a container the
  * other stores keep and serve those parts, and alone the store refuses
  * them with the interface's errors: ENOTSUP for a read, EROFS for a
- * save.  (A mount of this store alone therefore refuses every file with
- * ENOTSUP: the kernel looks a name up before it creates it.)
+ * save (a mount answers ENOTSUP for a part a store keeps no kind of).
  *
  * Publisher confirms, and what a returned 0 means.  save_raw_crash
  * returns 0 only when the broker confirmed the message (basic.ack on its
